@@ -1,0 +1,282 @@
+/*
+ * cli.c - the command-line helper shared by every diffcore tool.
+ *
+ * Conventions (diffcore(7)): messages "tool: what: why" on stderr; exit 0
+ * on success, 1 on a runtime or data error, 2 on a usage error; -o written
+ * atomically through a temporary file in the target's directory which is
+ * removed on any failure path (dc_die, exit with non-zero status, fatal
+ * signals); binary output refused on a terminal unless -f; progress bars
+ * only when stderr is a terminal and -q is not given.
+ */
+#define _GNU_SOURCE
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static struct dc_cli g_cli;
+static char g_tmp_path[PATH_MAX];   /* pending -o temporary file, "" if none */
+static volatile sig_atomic_t g_tmp_live;
+static FILE *g_out;
+static int g_committed;
+
+static void remove_tmp(void)
+{
+	if (g_tmp_live) {
+		g_tmp_live = 0;
+		unlink(g_tmp_path);
+	}
+}
+
+static void on_signal(int sig)
+{
+	if (g_tmp_live)
+		unlink(g_tmp_path); /* async-signal-safe */
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void at_exit(void)
+{
+	/* exit() without dc_cli_commit_output(): the output is incomplete */
+	remove_tmp();
+}
+
+struct dc_cli *dc_cli_init(const char *prog, const char *usage)
+{
+	memset(&g_cli, 0, sizeof g_cli);
+	g_cli.prog = prog;
+	g_cli.usage = usage;
+	atexit(at_exit);
+	return &g_cli;
+}
+
+static void vmsg(const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", g_cli.prog ? g_cli.prog : "diffcore");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+}
+
+void dc_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "Try '%s --help' for more information.\n", g_cli.prog);
+	remove_tmp();
+	exit(2);
+}
+
+void dc_die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+	remove_tmp();
+	exit(1);
+}
+
+void dc_die_status(enum dc_status s, const char *fmt, ...)
+{
+	char what[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	const char *why = dc_errmsg();
+	dc_die("%s: %s", what, why && *why ? why : dc_strstatus(s));
+}
+
+void dc_warn(const char *fmt, ...)
+{
+	va_list ap;
+	if (g_cli.quiet)
+		return;
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+}
+
+long dc_cli_long(const char *name, const char *arg, long min, long max)
+{
+	char *end;
+	long v;
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < min || v > max)
+		dc_usage_error("invalid value for --%s: '%s' (expected an integer from %ld to %ld)",
+		               name, arg, min, max);
+	return v;
+}
+
+double dc_cli_double(const char *name, const char *arg, double min, double max)
+{
+	char *end;
+	double v;
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || end == arg || *end || !(v >= min && v <= max))
+		dc_usage_error("invalid value for --%s: '%s' (expected a number from %g to %g)",
+		               name, arg, min, max);
+	return v;
+}
+
+static uint64_t parse_seed(const char *arg)
+{
+	char *end;
+	unsigned long long v;
+	errno = 0;
+	if (*arg == '-')
+		dc_usage_error("invalid value for --seed: '%s' (expected 0 to 2^64-1)", arg);
+	v = strtoull(arg, &end, 0);
+	if (errno || end == arg || *end)
+		dc_usage_error("invalid value for --seed: '%s' (expected 0 to 2^64-1)", arg);
+	return (uint64_t)v;
+}
+
+void dc_cli_option(struct dc_cli *cli, int c, const char *arg)
+{
+	switch (c) {
+	case 'h':
+		fputs(cli->usage, stdout);
+		exit(0);
+	case DC_OPT_VERSION:
+		printf("%s (diffcore) %s\n", cli->prog, DC_VERSION_STRING);
+		exit(0);
+	case 'o':
+		if (!*arg)
+			dc_usage_error("invalid value for --output: empty file name");
+		cli->output = strcmp(arg, "-") == 0 ? NULL : arg;
+		break;
+	case 't':
+		cli->threads = (int)dc_cli_long("threads", arg, 1, 4096);
+		dc_set_threads(cli->threads);
+		break;
+	case DC_OPT_SEED:
+		cli->seed = parse_seed(arg);
+		cli->seed_given = 1;
+		break;
+	case 'q':
+		cli->quiet = 1;
+		break;
+	case 'f':
+		cli->force = 1;
+		break;
+	case '?':
+		/* getopt_long already printed the reason */
+		fprintf(stderr, "Try '%s --help' for more information.\n", cli->prog);
+		exit(2);
+	case ':':
+		fprintf(stderr, "Try '%s --help' for more information.\n", cli->prog);
+		exit(2);
+	default:
+		dc_usage_error("unhandled option");
+	}
+}
+
+const char *dc_cli_input_name(const char *path)
+{
+	return !path || strcmp(path, "-") == 0 ? "stdin" : path;
+}
+
+FILE *dc_cli_open_input(const char *path)
+{
+	if (!path || strcmp(path, "-") == 0)
+		return stdin;
+	FILE *fp = fopen(path, "rb");
+	if (!fp)
+		dc_die("cannot open '%s': %s", path, strerror(errno));
+	return fp;
+}
+
+FILE *dc_cli_open_output(int binary)
+{
+	const char *path = g_cli.output;
+	if (g_out)
+		return g_out;
+	if (!path) {
+		if (binary && !g_cli.force && isatty(STDOUT_FILENO))
+			dc_die("refusing to write binary data to a terminal (use -o FILE or -f)");
+		g_out = stdout;
+		return g_out;
+	}
+	/* temporary file beside the target so rename(2) is atomic */
+	const char *slash = strrchr(path, '/');
+	int dirlen = slash ? (int)(slash - path) + 1 : 0;
+	const char *base = slash ? slash + 1 : path;
+	if (!*base)
+		dc_die("cannot write '%s': is a directory", path);
+	if (snprintf(g_tmp_path, sizeof g_tmp_path, "%.*s.%s.XXXXXX", dirlen, path, base) >= (int)sizeof g_tmp_path)
+		dc_die("cannot write '%s': file name too long", path);
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT };
+	for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
+		signal(sigs[i], on_signal);
+	int fd = mkstemp(g_tmp_path);
+	if (fd < 0)
+		dc_die("cannot write '%s': %s", path, strerror(errno));
+	g_tmp_live = 1;
+	/* mkstemp creates 0600; give the file the usual umask-based mode */
+	mode_t um = umask(0);
+	umask(um);
+	fchmod(fd, 0666 & ~um);
+	g_out = fdopen(fd, "wb");
+	if (!g_out)
+		dc_die("cannot write '%s': %s", path, strerror(errno));
+	return g_out;
+}
+
+void dc_cli_commit_output(void)
+{
+	if (!g_out || g_committed)
+		return;
+	if (fflush(g_out) != 0 || ferror(g_out))
+		dc_die("cannot write '%s': %s", g_cli.output ? g_cli.output : "stdout", strerror(errno));
+	if (g_out == stdout) {
+		g_committed = 1;
+		return;
+	}
+	if (fsync(fileno(g_out)) != 0 && errno != EINVAL && errno != EROFS)
+		dc_die("cannot write '%s': %s", g_cli.output, strerror(errno));
+	if (fclose(g_out) != 0) {
+		g_out = NULL;
+		dc_die("cannot write '%s': %s", g_cli.output, strerror(errno));
+	}
+	g_out = NULL;
+	if (rename(g_tmp_path, g_cli.output) != 0)
+		dc_die("cannot write '%s': %s", g_cli.output, strerror(errno));
+	g_tmp_live = 0;
+	g_committed = 1;
+}
+
+void dc_progress(const char *label, uint64_t done, uint64_t total)
+{
+	static int tty = -1;
+	if (g_cli.quiet)
+		return;
+	if (tty < 0)
+		tty = isatty(STDERR_FILENO);
+	if (!tty || total == 0)
+		return;
+	int width = 30, fill = (int)(done * (uint64_t)width / total);
+	char bar[64];
+	for (int i = 0; i < width; i++)
+		bar[i] = i < fill ? '#' : '.';
+	bar[width] = 0;
+	fprintf(stderr, "\r%s: %s [%s] %3d%%", g_cli.prog, label, bar, (int)(done * 100 / total));
+	if (done >= total)
+		fputc('\n', stderr);
+	fflush(stderr);
+}

@@ -1,0 +1,113 @@
+/*
+ * cli.h - the one command-line helper every diffcore tool uses (see
+ * diffcore(7)).
+ *
+ * A tool declares its own getopt_long table with DC_CLI_LONGOPTS appended
+ * and DC_CLI_SHORTOPTS prepended to its short options, and passes every
+ * option it does not handle itself to dc_cli_option().  The helper then
+ * provides: --help (prints the tool's usage, exit 0), --version, -o/--output
+ * written atomically (temporary file in the same directory + rename, removed
+ * on any failure or signal), refusal to write binary to a terminal unless
+ * -f, -t/--threads, --seed, -q, tty-only progress bars on stderr, and the
+ * "tool: what: why" messages with exit status 0/1/2.
+ *
+ * The helper is process-global state (one tool per process), not
+ * thread-safe; call it from the main thread only.
+ */
+#ifndef DC_CLI_H
+#define DC_CLI_H
+
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../core/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+	DC_OPT_VERSION = 0x1000,
+	DC_OPT_SEED,
+	DC_OPT_TOOL_BASE = 0x1100  /* tools number their long-only options from here */
+};
+
+#define DC_CLI_SHORTOPTS "ho:t:qf"
+#define DC_CLI_LONGOPTS                                  \
+	{ "help", no_argument, 0, 'h' },                 \
+	{ "version", no_argument, 0, DC_OPT_VERSION },   \
+	{ "output", required_argument, 0, 'o' },         \
+	{ "threads", required_argument, 0, 't' },        \
+	{ "seed", required_argument, 0, DC_OPT_SEED },   \
+	{ "quiet", no_argument, 0, 'q' },                \
+	{ "force", no_argument, 0, 'f' }
+
+struct dc_cli {
+	const char *prog;      /* tool name used in messages */
+	const char *usage;     /* SYNOPSIS-style text printed by --help */
+	const char *output;    /* -o argument or NULL (stdout) */
+	int threads;           /* -t value, 0 if not given */
+	uint64_t seed;         /* --seed value, or a default chosen by the tool */
+	int seed_given;
+	int quiet;
+	int force;
+};
+
+/* Initialise the global helper; returns the struct the tool fills via
+ * dc_cli_option(). `usage` is printed verbatim by --help. */
+struct dc_cli *dc_cli_init(const char *prog, const char *usage);
+
+/*
+ * Handle one of the common options (c as returned by getopt_long).  Exits
+ * 0 for --help/--version, 2 for a bad value or for '?' (unknown option,
+ * getopt already printed why) and for any c it does not know.
+ * After parsing, dc_cli_option applies -t via dc_set_threads().
+ */
+void dc_cli_option(struct dc_cli *cli, int c, const char *arg);
+
+/* Print "prog: message" on stderr and exit 2 (usage error). */
+void dc_usage_error(const char *fmt, ...) DC_PRINTF(1, 2) __attribute__((noreturn));
+/* Print "prog: message" on stderr, remove a pending -o temporary file and
+ * exit 1. */
+void dc_die(const char *fmt, ...) DC_PRINTF(1, 2) __attribute__((noreturn));
+/* dc_die with ": <dc_errmsg()>" (or the status text) appended. */
+void dc_die_status(enum dc_status s, const char *fmt, ...) DC_PRINTF(2, 3) __attribute__((noreturn));
+/* "prog: message" on stderr unless -q; no exit. */
+void dc_warn(const char *fmt, ...) DC_PRINTF(1, 2);
+
+/* Parse helpers: exit 2 with "prog: invalid value for --NAME: 'ARG'". */
+long dc_cli_long(const char *name, const char *arg, long min, long max);
+double dc_cli_double(const char *name, const char *arg, double min, double max);
+
+/*
+ * Open an input: NULL or "-" is stdin.  Exits 1 with
+ * "prog: cannot open 'path': reason" on failure.
+ */
+FILE *dc_cli_open_input(const char *path);
+/* The display name used in messages for an input path ("-"/NULL -> "stdin"). */
+const char *dc_cli_input_name(const char *path);
+
+/*
+ * Open the output: cli->output or stdout.  With -o, a temporary file
+ * "<dir>/.<name>.XXXXXX" is created and renamed over the target only by
+ * dc_cli_commit_output(); until then any dc_die, exit(!=0) or SIGINT/SIGTERM/
+ * SIGPIPE/SIGHUP removes it.  If `binary` and the output is a terminal and
+ * -f was not given, exits 1 with "refusing to write binary data to a
+ * terminal".
+ */
+FILE *dc_cli_open_output(int binary);
+/* Flush, fsync and rename the temporary file into place (or flush stdout);
+ * exits 1 with a message on any write error (e.g. ENOSPC, EPIPE). */
+void dc_cli_commit_output(void);
+
+/*
+ * Progress bar on stderr, only when stderr is a terminal and -q was not
+ * given.  Call with done <= total; done == total ends the line.
+ */
+void dc_progress(const char *label, uint64_t done, uint64_t total);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DC_CLI_H */

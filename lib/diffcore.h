@@ -1,0 +1,16 @@
+/*
+ * diffcore.h - the public header of libdiffcore.  Include this one file;
+ * it pulls in every module's header.  See libdiffcore(3).
+ */
+#ifndef DIFFCORE_H
+#define DIFFCORE_H
+
+#include "core/core.h"
+#include "io/stream.h"
+#include "io/safetensors.h"
+#include "io/media.h"
+#include "io/npy.h"
+#include "ops/ops.h"
+#include "cli/cli.h"
+
+#endif /* DIFFCORE_H */

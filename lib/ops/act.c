@@ -1,0 +1,61 @@
+/*
+ * act.c - elementwise activations: GELU (erf form and tanh approximation)
+ * and SiLU, f32, in place allowed.  Parallel over dc_threads() threads for
+ * large n; each element is computed independently, so results do not
+ * depend on the thread count.
+ *
+ * Accuracy (vs a double-precision reference, see tests/unit/test_ops.c):
+ *   gelu(x)      = x * Phi(x), computed as x*(1 - erfc(z)/2) for x >= 0 and
+ *                  x*erfc(-z)/2 for x < 0, z = |x|/sqrt(2), with dc_verfcf
+ *                  (vmath.h), so the negative tail keeps relative accuracy
+ *                  (~1e-6) rather than only absolute.
+ *   gelu_tanh(x) = 0.5x(1 + tanh(u)) = x / (1 + exp(-2u)),
+ *                  u = sqrt(2/pi)(x + 0.044715x^3)  (torch approximate='tanh')
+ *   silu(x)      = x / (1 + exp(-x))
+ * All three give -0 at x = -inf (the limit; torch gives NaN), +inf at +inf,
+ * NaN for NaN.
+ */
+#include "ops.h"
+#include "vmath.h"
+
+#include <float.h>
+
+/* below this many elements one thread is faster than waking the team */
+#define ACT_PAR_MIN 32768
+
+void dc_gelu_forward(float *out, const float *x, size_t n)
+{
+	int nt = dc_threads();
+#pragma omp parallel for simd num_threads(nt) schedule(static) if (n >= ACT_PAR_MIN)
+	for (size_t i = 0; i < n; i++) {
+		float v = x[i];
+		float a = fabsf(v);
+		a = a > 20.0f ? 20.0f : a;               /* erfc(20/sqrt2) is 0 in f32 */
+		float z = a * 0.70710678118654752f;
+		float vv = a * a;                        /* z^2 = a^2/2 exactly */
+		float h = 0.5f * dc_verfcf2_(z, 0.5f * vv, 0.5f * fmaf(a, a, -vv));
+		float vc = v < -FLT_MAX ? -FLT_MAX : v;  /* gelu(-inf) = -0, not NaN */
+		out[i] = vc * (v >= 0.0f ? 1.0f - h : h);
+	}
+}
+
+void dc_gelu_tanh_forward(float *out, const float *x, size_t n)
+{
+	int nt = dc_threads();
+#pragma omp parallel for simd num_threads(nt) schedule(static) if (n >= ACT_PAR_MIN)
+	for (size_t i = 0; i < n; i++) {
+		float v = x[i] < -FLT_MAX ? -FLT_MAX : x[i];  /* -inf -> -0 */
+		float u = 0.79788456080286536f * (v + 0.044715f * v * v * v);
+		out[i] = v / (1.0f + dc_vexpf(-2.0f * u));
+	}
+}
+
+void dc_silu_forward(float *out, const float *x, size_t n)
+{
+	int nt = dc_threads();
+#pragma omp parallel for simd num_threads(nt) schedule(static) if (n >= ACT_PAR_MIN)
+	for (size_t i = 0; i < n; i++) {
+		float v = x[i] < -FLT_MAX ? -FLT_MAX : x[i];  /* -inf -> -0 */
+		out[i] = v / (1.0f + dc_vexpf(-v));
+	}
+}

@@ -1,0 +1,49 @@
+/*
+ * gemm.c - single-precision GEMM through BLIS, with an explicit per-call
+ * thread count (an rntm_t), so that calls made from inside an OpenMP
+ * parallel region do not oversubscribe the cores; and nn.Linear on top.
+ */
+#include "ops.h"
+
+/* blis.h trips -Wextra (static helpers, unsigned compares); not ours */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wtype-limits"
+#pragma GCC diagnostic ignored "-Wunused-function"
+#include <blis.h>
+#pragma GCC diagnostic pop
+
+void dc_sgemm(int trans_a, int trans_b, int m, int n, int k,
+              float alpha, const float *A, int lda, const float *B, int ldb,
+              float beta, float *C, int ldc, int nthreads)
+{
+	rntm_t rntm = BLIS_RNTM_INITIALIZER;
+	if (m <= 0 || n <= 0)
+		return;
+	if (nthreads <= 0)
+		nthreads = dc_threads();
+	bli_rntm_set_num_threads(nthreads, &rntm);
+	/* row-major: row stride = ld, column stride = 1 */
+	bli_sgemm_ex(trans_a ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
+	             trans_b ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
+	             m, n, k, &alpha, (float *)A, lda, 1, (float *)B, ldb, 1,
+	             &beta, C, ldc, 1, NULL, &rntm);
+}
+
+void dc_linear_forward(float *y, const float *x, const float *W, const float *b,
+                       int N, int IC, int OC)
+{
+	// y[N][OC] = x[N][IC] . W[OC][IC]^T (+ b[OC])
+	if (N <= 0 || OC <= 0)
+		return;
+	if (b) {
+		int nt = dc_threads();
+#pragma omp parallel for num_threads(nt) schedule(static) if ((size_t)N * OC >= 65536 && N > 1)
+		for (int i = 0; i < N; i++) {
+			float *yi = y + (size_t)i * OC;
+#pragma omp simd
+			for (int o = 0; o < OC; o++)
+				yi[o] = b[o];
+		}
+	}
+	dc_sgemm(0, 1, N, OC, IC, 1.0f, x, IC, W, IC, b ? 1.0f : 0.0f, y, OC, 0);
+}

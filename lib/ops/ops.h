@@ -1,0 +1,103 @@
+/*
+ * ops.h - numerical kernels: GEMM (BLIS), softmax, norms, activations,
+ * attention, convolutions.
+ *
+ * Conventions (llm.c style): all tensors are f32, row-major, contiguous;
+ * outputs are passed in and never allocated by the kernel (scratch space, if
+ * any, is passed in too); dimensions are explicit ints.  Every kernel is
+ * parallelised with OpenMP over dc_threads() threads and may be called from
+ * one thread at a time per output buffer.  `out` may alias `x` where stated.
+ *
+ * Dimension legend: N tokens / rows, C channels / features, H heads,
+ * D head dim (C = H*D), M key/value tokens, K reduction.
+ */
+#ifndef DC_OPS_H
+#define DC_OPS_H
+
+#include "../core/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- GEMM ------------------------------------------------------------------ */
+
+/*
+ * C[m][n] = alpha * op(A)[m][k] . op(B)[k][n] + beta * C[m][n]
+ * op(X) = X or X^T per trans flag; lda/ldb/ldc are row strides (row-major).
+ * Runs BLIS with an explicit per-call thread count `nthreads` (<= 0 means
+ * dc_threads()); call with nthreads = 1 from inside a parallel region.
+ */
+void dc_sgemm(int trans_a, int trans_b, int m, int n, int k,
+              float alpha, const float *A, int lda, const float *B, int ldb,
+              float beta, float *C, int ldc, int nthreads);
+
+/* y[N][OC] = x[N][IC] . W^T + b, W stored [OC][IC] like torch nn.Linear;
+ * b may be NULL. */
+void dc_linear_forward(float *y, const float *x, const float *W, const float *b,
+                       int N, int IC, int OC);
+
+/* ---- elementwise / normalisation ------------------------------------------------ */
+
+/* Row-wise softmax over the last dim of x[N][C]; out may alias x. */
+void dc_softmax_forward(float *out, const float *x, int N, int C);
+
+/* LayerNorm over C for x[N][C]; w,b may be NULL (no affine). out may alias x. */
+void dc_layernorm_forward(float *out, const float *x, const float *w, const float *b,
+                          int N, int C, float eps);
+/* RMSNorm (T5 style: x / sqrt(mean(x^2)+eps) * w); w may be NULL. */
+void dc_rmsnorm_forward(float *out, const float *x, const float *w, int N, int C, float eps);
+/* GroupNorm on x[B][C][S] (S = spatial size), G groups; w,b per channel, may be NULL. */
+void dc_groupnorm_forward(float *out, const float *x, const float *w, const float *b,
+                          int B, int C, int S, int G, float eps);
+
+/* Activations, in place allowed (out may alias x), n elements. */
+void dc_gelu_forward(float *out, const float *x, size_t n);       /* erf form */
+void dc_gelu_tanh_forward(float *out, const float *x, size_t n);  /* tanh approximation */
+void dc_silu_forward(float *out, const float *x, size_t n);
+
+/* ---- attention ------------------------------------------------------------------ */
+
+/*
+ * Multi-head scaled dot-product attention, memory O(N*D) (tiled online
+ * softmax, no N*M score matrix):
+ *   out[N][H*D] = softmax(q . k^T * scale + mask) . v   per head
+ * q[N][ldq], k[M][ldk], v[M][ldv] with head h at column offset h*D; out has
+ * row stride ldo.  mask is NULL or an additive float mask [N][M] shared by
+ * all heads (use -INFINITY to mask); key_valid is NULL or M bytes (0 = key
+ * masked out for every query, as a padding mask).  scale <= 0 means
+ * 1/sqrt(D).  Rows whose keys are all masked give zeros.
+ * Self-attention is q,k,v from one [N][3C] buffer: ldq = ldk = ldv = 3C.
+ */
+void dc_attention_forward(float *out, int ldo,
+                          const float *q, int ldq, const float *k, int ldk,
+                          const float *v, int ldv,
+                          int N, int M, int H, int D, float scale,
+                          const float *mask, const unsigned char *key_valid);
+
+/* ---- convolution ------------------------------------------------------------------ */
+
+/*
+ * conv1d: x[B][IC][L] -> y[B][OC][Lout], W[OC][IC/groups][K], b[OC] or NULL.
+ * Lout = (L + 2*pad - dil*(K-1) - 1)/stride + 1.  Zero padding.
+ */
+void dc_conv1d_forward(float *y, const float *x, const float *W, const float *b,
+                       int B, int IC, int L, int OC, int K,
+                       int stride, int pad, int dil, int groups);
+/* Scratch floats dc_conv2d_forward needs (im2col) for one image. */
+size_t dc_conv2d_scratch(int IC, int OH, int OW, int KH, int KW, int groups);
+/*
+ * conv2d: x[B][IC][H][W] -> y[B][OC][OH][OW], W[OC][IC/groups][KH][KW].
+ * OH = (H + 2*ph - dh*(KH-1) - 1)/sh + 1 (likewise OW).  `scratch` holds
+ * dc_conv2d_scratch(...) floats, or NULL to let the kernel fall back to a
+ * direct (slower, allocation-free) loop.
+ */
+void dc_conv2d_forward(float *y, const float *x, const float *W, const float *b,
+                       int B, int IC, int H, int Wd, int OC, int KH, int KW,
+                       int sh, int sw, int ph, int pw, int dh, int dw, int groups,
+                       float *scratch);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DC_OPS_H */
