@@ -137,7 +137,7 @@ install: all
 	  install -d $(DESTDIR)$(INCDIR)/diffcore/$$(basename $$(dirname $$h)); \
 	  install -m 644 $$h $(DESTDIR)$(INCDIR)/diffcore/$$(basename $$(dirname $$h))/; done
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
-	  -e 's|@LIBS@|$(strip $(LIBS_ALL))|' -e 's|@CFLAGS@|$(strip $(filter-out -I/usr/include/cjson,$(DEP_CFLAGS)))|' \
+	  -e 's|@LIBS@|$(strip $(LIBS_ALL))|' -e 's| @CFLAGS@||' \
 	  lib/diffcore.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/diffcore.pc
 	for p in $(wildcard man/man*/*.[0-9]); do \
 	  s=$$(basename $$(dirname $$p)); install -d $(DESTDIR)$(MANDIR)/$$s; \
@@ -151,7 +151,7 @@ uninstall:
 
 # ---- Debian packages ---------------------------------------------------------
 
-DEPS_BUILD = gcc make pkg-config libblis-openmp-dev libsndfile1-dev libpng-dev zlib1g-dev libcjson-dev
+DEPS_BUILD = gcc make pkg-config libblis-openmp-dev libsndfile1-dev libpng-dev zlib1g-dev libcjson-dev libkissfft-dev
 DEPS_TEST = bats bats-assert bats-support clang libclang-rt-14-dev
 DEPS_BENCH = python3-torch python3-numpy
 DEPS = $(DEPS_BUILD) $(DEPS_TEST)
