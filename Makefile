@@ -168,4 +168,6 @@ clean:
 distclean: clean
 	rm -f config.mak
 
+.SECONDARY:
+
 .PHONY: all check unit fuzz fuzz-build bench demo install uninstall deps deps-bench clean distclean

@@ -13,7 +13,7 @@ if command -v tensor-tool >/dev/null 2>&1 && [ -f share/diffcore/samples/chelsea
 	tensor-tool from-png share/diffcore/samples/chelsea.png -o "$out/sample.dts"
 	tensor-tool info "$out/sample.dts"
 	tensor-tool to-png "$out/sample.dts" -o "$out/sample.png"
-	cmp -s share/diffcore/samples/chelsea.png "$out/sample.png" &&
-		echo "round trip: $out/sample.png (pixel data identical)" || true
+	tensor-tool from-png "$out/sample.png" | cmp -s - "$out/sample.dts" &&
+		echo "round trip PNG -> stream -> PNG: $out/sample.png, pixels identical"
 fi
 echo "== demo done"
