@@ -11,6 +11,10 @@
 #include "io/media.h"
 #include "io/npy.h"
 #include "ops/ops.h"
+#include "image/image.h"
+#include "image/lsd.h"
+#include "signal/signal.h"
+#include "metrics/metrics.h"
 #include "cli/cli.h"
 
 #endif /* DIFFCORE_H */

@@ -58,3 +58,60 @@ setup() {
 		assert_success
 	done
 }
+
+@test "binary output to a terminal is refused unless -f" {
+	command -v script >/dev/null || skip "no script(1)"
+	cd "$BATS_TEST_TMPDIR"
+	printf 'a,b\n1,2\n' > t.csv
+	run script -qec "tensor-tool from-csv t.csv" /dev/null
+	assert_failure 1
+	assert_output --partial "tensor-tool: refusing to write binary data to a terminal (use -o FILE or -f)"
+	run script -qec "tensor-tool from-csv -f t.csv | head -c 4 | od -c | head -1" /dev/null
+	assert_success
+	# text output goes to a terminal as usual
+	run script -qec "tensor-tool from-csv t.csv -o t.dts && tensor-tool info t.dts" /dev/null
+	assert_success
+	assert_output --partial "columns=a,b"
+}
+
+@test "-o is atomic: a failed run keeps the old file and leaves no temporary" {
+	cd "$BATS_TEST_TMPDIR"
+	mkdir out
+	echo "precious" > out/x.dts
+	printf 'not a stream' > bad.dts
+	run --separate-stderr tensor-tool cat bad.dts -o out/x.dts
+	assert_failure 1
+	[ "$(cat out/x.dts)" = precious ]
+	[ "$(ls -A out)" = x.dts ]
+}
+
+@test "-o: a run killed by a signal leaves no temporary file" {
+	cd "$BATS_TEST_TMPDIR"
+	mkdir out
+	mkfifo in.fifo
+	# a writer that never finishes the stream keeps the tool waiting
+	( printf '\x89DTS'; sleep 30 ) > in.fifo &
+	writer=$!
+	tensor-tool cat in.fifo -o out/y.dts &
+	tool=$!
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		[ -n "$(ls -A out)" ] && break
+		sleep 0.1
+	done
+	[ -n "$(ls -A out)" ]   # the temporary exists while it runs
+	kill -TERM "$tool"
+	wait "$tool" || true
+	kill "$writer" 2>/dev/null || true
+	[ -z "$(ls -A out)" ]
+}
+
+@test "-t precedence: -t over DIFFCORE_NUM_THREADS over OMP_NUM_THREADS" {
+	# the same bytes whatever the thread count (counter-based RNG, fixed reductions)
+	cd "$BATS_TEST_TMPDIR"
+	printf 'a,b\n1,2\n3,4\n' > t.csv
+	DIFFCORE_NUM_THREADS=1 tensor-tool from-csv t.csv -o a.dts
+	OMP_NUM_THREADS=2 tensor-tool from-csv -t 3 t.csv -o b.dts
+	cmp a.dts b.dts
+	DIFFCORE_NUM_THREADS=bogus run tensor-tool from-csv t.csv -o c.dts
+	assert_success
+}
