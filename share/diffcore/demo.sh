@@ -13,7 +13,26 @@ if command -v tensor-tool >/dev/null 2>&1 && [ -f share/diffcore/samples/chelsea
 	tensor-tool from-png share/diffcore/samples/chelsea.png -o "$out/sample.dts"
 	tensor-tool info "$out/sample.dts"
 	tensor-tool to-png "$out/sample.dts" -o "$out/sample.png"
-	tensor-tool from-png "$out/sample.png" | cmp -s - "$out/sample.dts" &&
+	tensor-tool from-png -N chelsea "$out/sample.png" | cmp -s - "$out/sample.dts" &&
 		echo "round trip PNG -> stream -> PNG: $out/sample.png, pixels identical"
+fi
+S=share/diffcore/samples
+
+# ctrl-extract: control images the way ControlNet's annotators make them,
+# a music loop's melody, dynamics and rhythm, and the metrics that compare.
+if command -v ctrl-extract >/dev/null 2>&1; then
+	ctrl-extract canny $S/chelsea.png -o "$out/canny.png"
+	ctrl-extract canny --resolution 512 $S/chelsea.png -o "$out/canny-512.png"
+	ctrl-extract lines $S/chelsea.png -o "$out/lines.png"
+	ctrl-extract scribble $S/chelsea.png -o "$out/scribble.png"
+	ctrl-extract shuffle --seed 1 $S/chelsea.png -o "$out/shuffle.png"
+	echo "image conditions: $out/canny.png canny-512.png lines.png scribble.png shuffle.png"
+	ctrl-extract melody $S/loop_mika.flac -o "$out/melody.dts"
+	ctrl-extract dynamics $S/loop_mika.flac -o "$out/dynamics.dts"
+	ctrl-extract rhythm $S/loop_mika.flac -o "$out/rhythm.dts"
+	tensor-tool info "$out/rhythm.dts" | awk -F'\t' 'NR > 1 { print "  " $2 ": " $4 " (" $5 ")" }'
+	tempo=$(tensor-tool info --json "$out/rhythm.dts" | tr ',' '\n' | grep -m1 '"tempo"' | tr -dc '0-9.')
+	echo "rhythm of $S/loop_mika.flac: tempo $tempo bpm"
+	ctrl-extract compare "$out/canny.png" "$out/canny.png"
 fi
 echo "== demo done"
