@@ -9,7 +9,8 @@
  * HWC uint8.  Every function that produces an image allocates `out->data`
  * with dc_alloc (release with dc_image_release); on failure `out` is left
  * zeroed and dc_errmsg() says why.  Inputs are never modified.  Kernels
- * run over rows with OpenMP (dc_threads()); results do not depend on the
+ * run over rows on dc_threads() threads (OpenMP, or for Canny, resize and
+ * HWC3 the spin-free job runner of par.h); results do not depend on the
  * thread count.
  */
 #ifndef DC_IMAGE_H
