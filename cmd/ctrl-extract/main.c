@@ -40,46 +40,11 @@ static int in_list(const char *s, const char *const *list)
 	return 0;
 }
 
-/*
- * Common options may come before the condition (ctrl-extract -t 2 canny
- * ...): move the condition to the front, so that the options follow it and
- * the condition's own parser reads them.  Returns 0 when there is no
- * condition word at all.
- */
-static int takes_arg(const char *a)
-{
-	return strcmp(a, "-o") == 0 || strcmp(a, "-t") == 0 || strcmp(a, "--output") == 0 ||
-	       strcmp(a, "--threads") == 0 || strcmp(a, "--seed") == 0;
-}
-
-static int hoist_condition(int argc, char **argv)
-{
-	int i = 1;
-	while (i < argc && argv[i][0] == '-' && argv[i][1])
-		i += takes_arg(argv[i]) ? 2 : 1;
-	if (i >= argc)
-		return 0;
-	char *cond = argv[i];
-	memmove(argv + 2, argv + 1, (size_t)(i - 1) * sizeof *argv);
-	argv[1] = cond;
-	return 1;
-}
-
-/* Options only: --help, --version, or a usage error for a bad value. */
-static int options_only(int argc, char **argv)
-{
-	static const struct option longopts[] = { DC_CLI_LONGOPTS, { 0, 0, 0, 0 } };
-	struct dc_cli *cli = dc_cli_init("ctrl-extract", usage);
-	int c;
-	while ((c = getopt_long(argc, argv, DC_CLI_SHORTOPTS, longopts, NULL)) != -1)
-		dc_cli_option(cli, c, optarg);
-	dc_usage_error("missing condition");
-}
-
 int main(int argc, char **argv)
 {
-	if (argc >= 2 && !hoist_condition(argc, argv))
-		return options_only(argc, argv);
+	dc_cli_init("ctrl-extract", usage);
+	if (argc >= 2)
+		dc_cli_subcommand_first(argc, argv);  /* ctrl-extract -t 2 canny ... */
 	if (argc < 2) {
 		fprintf(stderr, "ctrl-extract: missing condition\n%s", usage);
 		return 2;

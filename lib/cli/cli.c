@@ -187,6 +187,31 @@ void dc_cli_option(struct dc_cli *cli, int c, const char *arg)
 	}
 }
 
+static int common_takes_value(const char *a)
+{
+	return strcmp(a, "-o") == 0 || strcmp(a, "-t") == 0 || strcmp(a, "--output") == 0 ||
+	       strcmp(a, "--threads") == 0 || strcmp(a, "--seed") == 0;
+}
+
+void dc_cli_subcommand_first(int argc, char **argv)
+{
+	int i = 1;
+	while (i < argc && argv[i][0] == '-' && argv[i][1])
+		i += common_takes_value(argv[i]) ? 2 : 1;
+	if (i < argc) {
+		char *word = argv[i];
+		memmove(argv + 2, argv + 1, (size_t)(i - 1) * sizeof *argv);
+		argv[1] = word;
+		return;
+	}
+	static const struct option longopts[] = { DC_CLI_LONGOPTS, { 0, 0, 0, 0 } };
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, DC_CLI_SHORTOPTS, longopts, NULL)) != -1)
+		dc_cli_option(&g_cli, c, optarg);
+	dc_usage_error("missing subcommand");
+}
+
 const char *dc_cli_input_name(const char *path)
 {
 	return !path || strcmp(path, "-") == 0 ? "stdin" : path;

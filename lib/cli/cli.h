@@ -66,6 +66,18 @@ struct dc_cli *dc_cli_init(const char *prog, const char *usage);
  */
 void dc_cli_option(struct dc_cli *cli, int c, const char *arg);
 
+/*
+ * For tools with subcommands (tool SUBCOMMAND [options]): common options
+ * may also come before the subcommand word (tool -t 2 fit ...).  Moves the
+ * first word that is not an option (skipping the values of -o, -t,
+ * --output, --threads and --seed) to argv[1], keeping the order of the
+ * rest, so the subcommand's own parser sees the options.  When there is
+ * no such word, parses the common options (--help prints the usage given
+ * to dc_cli_init, --version, bad values are usage errors) and exits 2 with
+ * "missing subcommand".  Call after dc_cli_init.
+ */
+void dc_cli_subcommand_first(int argc, char **argv);
+
 /* Print "prog: message" on stderr and exit 2 (usage error). */
 void dc_usage_error(const char *fmt, ...) DC_PRINTF(1, 2) __attribute__((noreturn));
 /* Print "prog: message" on stderr, remove a pending -o temporary file and

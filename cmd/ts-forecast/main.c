@@ -1,0 +1,691 @@
+/*
+ * ts-forecast - fit forecasters to time series, forecast, evaluate on the
+ * standard long-term protocol (see ts-forecast(1)).
+ *
+ *   ts-forecast fit [options] [IN] -o MODEL      train, write a model file
+ *   ts-forecast predict [options] MODEL [IN]     forecast after IN's last row
+ *   ts-forecast eval [options] IN                split, train, score the test part
+ *   ts-forecast info MODEL                       describe a model file
+ *
+ * This file parses options and composes lib/ts (data), lib/train (loop),
+ * lib/models (forecasters); modelfile.c, input.c and plot.c do the rest.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cli/cli.h"
+#include "tsf.h"
+
+static const char usage[] =
+	"usage: ts-forecast fit [options] [IN.csv] -o MODEL.safetensors\n"
+	"       ts-forecast predict [options] MODEL [IN.csv] [-o OUT.csv]\n"
+	"       ts-forecast eval [options] IN.csv\n"
+	"       ts-forecast info MODEL\n"
+	"data:     --features M|S|MS  --target COL  --split ett|TRAIN,VAL,TEST  --freq h|t\n"
+	"window:   --seq-len N (96)  --label-len N (48)  --horizon N (96)\n"
+	"model:    --model NAME (DLinear)  --set KEY=VALUE  --d-model N  --n-heads N  --e-layers N\n"
+	"          --d-ff N  --dropout P  --moving-avg N  --patch-len N  --stride N\n"
+	"training: --epochs N (10)  --batch-size N (32)  --lr X (DLinear/NLinear 1e-3, others 1e-4)\n"
+	"          --lradj type1|type2|type3|cosine|constant\n"
+	"          --patience N (3)  --seed N (2021)\n"
+	"predict:  --interval P (e.g. 0.9)  --plot OUT.png\n"
+	"eval:     --no-header\n"
+	"common:   -o/--output FILE, -t/--threads N, -q/--quiet, -f/--force, -h/--help, --version\n"
+	"models:  ";
+
+enum {
+	OPT_MODEL = DC_OPT_TOOL_BASE, OPT_SEQ, OPT_LABEL, OPT_HORIZON, OPT_SPLIT, OPT_FEATURES, OPT_TARGET,
+	OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_LRADJ, OPT_PATIENCE, OPT_SET, OPT_FREQ, OPT_INTERVAL, OPT_PLOT,
+	OPT_NOHEADER, OPT_HP_INT, OPT_HP_DOUBLE
+};
+
+/* named hyperparameter flags -> reference argument names */
+static const struct {
+	const char *flag, *key;
+	int is_double;
+} hp_flags[] = {
+	{ "d-model", "d_model", 0 }, { "n-heads", "n_heads", 0 }, { "e-layers", "e_layers", 0 },
+	{ "d-layers", "d_layers", 0 }, { "d-ff", "d_ff", 0 }, { "dropout", "dropout", 1 },
+	{ "moving-avg", "moving_avg", 0 }, { "patch-len", "patch_len", 0 }, { "stride", "stride", 0 },
+	{ "factor", "factor", 0 },
+};
+#define N_HP_FLAGS (int)(sizeof hp_flags / sizeof *hp_flags)
+
+struct opts {
+	const char *model, *split, *target, *lradj, *plot;
+	enum dc_ts_features features;
+	char freq;
+	int seq_len, label_len, horizon, epochs, batch, patience, label_given, no_header;
+	double lr, interval;
+	cJSON *hp;   /* from --set and named flags */
+};
+
+static struct dc_cli *cli;
+
+static void hp_set(struct opts *o, const char *key, const char *val)
+{
+	cJSON *v = NULL;
+	char *end;
+	double d = strtod(val, &end);
+	if (*val && !*end)
+		v = cJSON_CreateNumber(d);
+	else if (strcmp(val, "true") == 0 || strcmp(val, "false") == 0)
+		v = cJSON_CreateBool(val[0] == 't');
+	else
+		v = cJSON_CreateString(val);
+	cJSON_DeleteItemFromObjectCaseSensitive(o->hp, key);
+	cJSON_AddItemToObject(o->hp, key, v);
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	static struct option lo[64] = {
+		{ "model", required_argument, 0, OPT_MODEL }, { "seq-len", required_argument, 0, OPT_SEQ },
+		{ "label-len", required_argument, 0, OPT_LABEL }, { "horizon", required_argument, 0, OPT_HORIZON },
+		{ "pred-len", required_argument, 0, OPT_HORIZON }, { "split", required_argument, 0, OPT_SPLIT },
+		{ "features", required_argument, 0, OPT_FEATURES }, { "target", required_argument, 0, OPT_TARGET },
+		{ "epochs", required_argument, 0, OPT_EPOCHS }, { "batch-size", required_argument, 0, OPT_BATCH },
+		{ "lr", required_argument, 0, OPT_LR }, { "lradj", required_argument, 0, OPT_LRADJ },
+		{ "patience", required_argument, 0, OPT_PATIENCE }, { "set", required_argument, 0, OPT_SET },
+		{ "freq", required_argument, 0, OPT_FREQ }, { "interval", required_argument, 0, OPT_INTERVAL },
+		{ "plot", required_argument, 0, OPT_PLOT }, { "no-header", no_argument, 0, OPT_NOHEADER },
+		DC_CLI_LONGOPTS,
+	};
+	int base = 0;
+	while (lo[base].name)
+		base++;
+	for (int i = 0; i < N_HP_FLAGS; i++)
+		lo[base + i] = (struct option){ hp_flags[i].flag, required_argument, 0, OPT_HP_INT + 16 + i };
+	int c, li;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, DC_CLI_SHORTOPTS, lo, &li)) != -1) {
+		switch (c) {
+		case OPT_MODEL:
+			if (!dc_fc_model_find(optarg))
+				dc_usage_error("unknown model '%s' (see --help)", optarg);
+			o->model = optarg;
+			break;
+		case OPT_SEQ: o->seq_len = (int)dc_cli_long("seq-len", optarg, 1, 100000); break;
+		case OPT_LABEL:
+			o->label_len = (int)dc_cli_long("label-len", optarg, 0, 100000);
+			o->label_given = 1;
+			break;
+		case OPT_HORIZON: o->horizon = (int)dc_cli_long("horizon", optarg, 1, 100000); break;
+		case OPT_SPLIT: o->split = optarg; break;
+		case OPT_FEATURES:
+			if (dc_ts_features_parse(optarg, &o->features))
+				dc_usage_error("invalid value for --features: '%s' (M, S or MS)", optarg);
+			break;
+		case OPT_TARGET: o->target = optarg; break;
+		case OPT_EPOCHS: o->epochs = (int)dc_cli_long("epochs", optarg, 1, 100000); break;
+		case OPT_BATCH: o->batch = (int)dc_cli_long("batch-size", optarg, 1, 1 << 20); break;
+		case OPT_LR: o->lr = dc_cli_double("lr", optarg, 1e-12, 10); break;
+		case OPT_LRADJ:
+			if (dc_lr_at(optarg, 1, 1, 1) < 0)
+				dc_usage_error("invalid value for --lradj: '%s'", optarg);
+			o->lradj = optarg;
+			break;
+		case OPT_PATIENCE: o->patience = (int)dc_cli_long("patience", optarg, 1, 100000); break;
+		case OPT_SET: {
+			char key[128];
+			const char *eq = strchr(optarg, '=');
+			if (!eq || eq == optarg || (size_t)(eq - optarg) >= sizeof key)
+				dc_usage_error("invalid value for --set: '%s' (KEY=VALUE)", optarg);
+			memcpy(key, optarg, (size_t)(eq - optarg));
+			key[eq - optarg] = 0;
+			hp_set(o, key, eq + 1);
+			break;
+		}
+		case OPT_FREQ:
+			if (strcmp(optarg, "h") && strcmp(optarg, "t"))
+				dc_usage_error("invalid value for --freq: '%s' (h or t)", optarg);
+			o->freq = optarg[0];
+			break;
+		case OPT_INTERVAL: o->interval = dc_cli_double("interval", optarg, 0.5, 0.99); break;
+		case OPT_PLOT: o->plot = optarg; break;
+		case OPT_NOHEADER: o->no_header = 1; break;
+		default:
+			if (c >= OPT_HP_INT + 16 && c < OPT_HP_INT + 16 + N_HP_FLAGS) {
+				int i = c - OPT_HP_INT - 16;
+				if (hp_flags[i].is_double)
+					dc_cli_double(hp_flags[i].flag, optarg, 0, 1);
+				else
+					dc_cli_long(hp_flags[i].flag, optarg, 1, 1 << 20);
+				hp_set(o, hp_flags[i].key, optarg);
+				break;
+			}
+			dc_cli_option(cli, c, optarg);
+		}
+	}
+	if (!o->label_given)
+		o->label_len = o->seq_len < 48 ? o->seq_len / 2 : 48;
+	if (o->label_len > o->seq_len)
+		dc_usage_error("--label-len %d exceeds --seq-len %d", o->label_len, o->seq_len);
+	return optind;
+}
+
+/* The reference's per-model ETTh1 settings (research notes §1.4). */
+static cJSON *model_config(const struct opts *o, const struct dc_ts *ts)
+{
+	cJSON *c = cJSON_CreateObject();
+	const struct dc_fc_model *k = dc_fc_model_find(o->model);
+	cJSON_AddStringToObject(c, "model", k->name);
+	if (strcasecmp(k->name, "iTransformer") == 0) {
+		int d = o->horizon <= 192 ? 256 : 512;
+		cJSON_AddNumberToObject(c, "e_layers", 2);
+		cJSON_AddNumberToObject(c, "d_model", d);
+		cJSON_AddNumberToObject(c, "d_ff", d);
+	} else if (strcasecmp(k->name, "PatchTST") == 0) {
+		cJSON_AddNumberToObject(c, "e_layers", 1);
+		cJSON_AddNumberToObject(c, "n_heads", o->horizon <= 96 ? 2 : o->horizon <= 336 ? 8 : 16);
+	} else if (strcasecmp(k->name, "Informer") == 0 || strcasecmp(k->name, "Autoformer") == 0) {
+		cJSON_AddNumberToObject(c, "e_layers", 2);   /* TSLib ETT scripts: e2 d1 factor 3 */
+		cJSON_AddNumberToObject(c, "d_layers", 1);
+		cJSON_AddNumberToObject(c, "factor", 3);
+	}
+	for (cJSON *it = o->hp->child; it; it = it->next) {
+		cJSON_DeleteItemFromObjectCaseSensitive(c, it->string);
+		cJSON_AddItemToObject(c, it->string, cJSON_Duplicate(it, 1));
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(c, "model");
+	cJSON_AddStringToObject(c, "model", k->name);
+	cJSON_AddNumberToObject(c, "seq_len", o->seq_len);
+	cJSON_AddNumberToObject(c, "label_len", o->label_len);
+	cJSON_AddNumberToObject(c, "pred_len", o->horizon);
+	cJSON_AddNumberToObject(c, "enc_in", ts->cols);
+	cJSON_AddNumberToObject(c, "dec_in", ts->cols);
+	cJSON_AddNumberToObject(c, "c_out", ts->cols);
+	cJSON_AddNumberToObject(c, "n_marks", ts->n_marks);
+	char mf[2] = { o->freq, 0 };
+	cJSON_AddStringToObject(c, "mark_freq", mf);
+	cJSON_AddStringToObject(c, "features", dc_ts_features_name(o->features));
+	cJSON_AddStringToObject(c, "target", ts->names[ts->cols - 1]);
+	cJSON_AddNumberToObject(c, "learning_rate", o->lr);
+	cJSON_AddNumberToObject(c, "batch_size", o->batch);
+	cJSON_AddNumberToObject(c, "train_epochs", o->epochs);
+	cJSON_AddNumberToObject(c, "patience", o->patience);
+	cJSON_AddStringToObject(c, "lradj", o->lradj);
+	return c;
+}
+
+/* ---- progress ------------------------------------------------------------------ */
+
+struct prog {
+	double t0, val;   /* val: the last validation loss (NAN before the first) */
+	char label[160];
+};
+
+static void on_progress(void *ctx, int epoch, int epochs, size_t step, size_t steps, double tl, double vl)
+{
+	struct prog *p = ctx;
+	double frac = ((double)(epoch - 1) + (double)step / (double)steps) / epochs;
+	double el = dc_time() - p->t0, eta = frac > 0 ? el / frac - el : 0;
+	if (!isnan(vl))
+		p->val = vl;
+	vl = p->val;
+	if (isnan(vl))
+		snprintf(p->label, sizeof p->label, "epoch %d/%d loss %.4f ETA %.0fs", epoch, epochs, tl, eta);
+	else
+		snprintf(p->label, sizeof p->label, "epoch %d/%d loss %.4f val %.4f ETA %.0fs", epoch, epochs, tl, vl,
+		         eta);
+	uint64_t total = (uint64_t)epochs * steps, done = (uint64_t)(epoch - 1) * steps + step;
+	if (done >= total)
+		done = total - 1; /* the line is ended once training finishes */
+	dc_progress(p->label, done, total);
+}
+
+/* ---- data ------------------------------------------------------------------------ */
+
+static void load_ts(const char *path, const struct opts *o, const char *target, struct dc_ts *ts)
+{
+	struct dc_csv csv;
+	tsf_read_table(path, &csv);
+	enum dc_status st = dc_ts_from_csv(ts, &csv, o->features, target, o->freq);
+	dc_csv_release(&csv);
+	if (st)
+		dc_die_status(st, "cannot use '%s'", dc_cli_input_name(path));
+	if (ts->n_filled) {
+		char b[20];
+		dc_format_timestamp(ts->time[ts->first_filled_row], b);
+		dc_warn("warning: '%s': %zu missing values filled by linear interpolation (first at %s)",
+		        dc_cli_input_name(path), ts->n_filled, b);
+	}
+}
+
+static void make_split(const struct opts *o, const char *path, const struct dc_ts *ts, int is_eval,
+                       struct dc_ts_split *sp)
+{
+	const char *s = o->split;
+	enum dc_status st;
+	if (!s || strcmp(s, "auto") == 0) {
+		const char *base = path ? strrchr(path, '/') : NULL;
+		base = base ? base + 1 : path ? path : "";
+		if (is_eval && strncasecmp(base, "ETT", 3) == 0)
+			s = "ett";
+		else
+			s = is_eval ? "0.7,0.1,0.2" : "0.8,0.2,0";
+	}
+	if (strcmp(s, "ett") == 0) {
+		st = dc_ts_split_ett(sp, ts->rows, ts->step, o->seq_len);
+	} else {
+		double a, b, c;
+		char tail;
+		if (sscanf(s, "%lf,%lf,%lf%c", &a, &b, &c, &tail) != 3)
+			dc_usage_error("invalid value for --split: '%s' (ett or TRAIN,VAL,TEST)", s);
+		st = dc_ts_split_ratio(sp, ts->rows, a, b, c, o->seq_len);
+	}
+	if (st)
+		dc_die_status(st, "cannot split '%s'", dc_cli_input_name(path));
+	if (dc_ts_windows(sp, 0, o->seq_len, o->horizon) == 0)
+		dc_die("too few rows in '%s': the training part has %zu rows, seq_len + horizon is %d",
+		       dc_cli_input_name(path), sp->end[0] - sp->begin[0], o->seq_len + o->horizon);
+}
+
+/* ---- conformal residuals ----------------------------------------------------------- */
+
+struct conf_ctx {
+	size_t HC, stride, n, cap;
+	float *res;   /* [n][HC] */
+};
+
+static void conf_visit(void *ctx, size_t first, int B, const float *pred, const float *truth)
+{
+	struct conf_ctx *c = ctx;
+	for (int b = 0; b < B; b++) {
+		if ((first + (size_t)b) % c->stride || c->n >= c->cap)
+			continue;
+		float *r = c->res + c->n * c->HC;
+		for (size_t i = 0; i < c->HC; i++)
+			r[i] = fabsf(pred[(size_t)b * c->HC + i] - truth[(size_t)b * c->HC + i]);
+		c->n++;
+	}
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+	return (x > y) - (x < y);
+}
+
+/* Split-conformal |residual| quantiles per (level, step, channel) from the
+ * validation windows; NULL when there are none. */
+static float *conformal(struct dc_forecaster *f, const struct dc_ts *ts, const struct dc_ts_split *sp, int batch)
+{
+	size_t nv = dc_ts_windows(sp, 1, f->dims.seq_len, f->dims.pred_len);
+	if (nv == 0)
+		return NULL;
+	struct conf_ctx c = { (size_t)f->dims.pred_len * (size_t)ts->cols, (nv + 1999) / 2000, 0, 0, NULL };
+	c.cap = (nv + c.stride - 1) / c.stride;
+	c.res = malloc(c.cap * c.HC * sizeof(float));
+	float *col = malloc(c.cap * sizeof(float));
+	float *q = malloc((size_t)TSF_NLEVELS * c.HC * sizeof(float));
+	if (!c.res || !col || !q)
+		dc_die("out of memory");
+	enum dc_status st = dc_fc_predict_windows(f, ts, sp->begin[1], sp->end[1], batch, conf_visit, &c);
+	if (st)
+		dc_die_status(st, "conformal calibration failed");
+	for (size_t i = 0; i < c.HC; i++) {
+		for (size_t w = 0; w < c.n; w++)
+			col[w] = c.res[w * c.HC + i];
+		qsort(col, c.n, sizeof *col, cmp_float);
+		for (int l = 0; l < TSF_NLEVELS; l++) {
+			size_t k = (size_t)ceil((double)(c.n + 1) * tsf_levels[l]);
+			if (k > c.n)
+				k = c.n;
+			q[(size_t)l * c.HC + i] = col[k ? k - 1 : 0];
+		}
+	}
+	free(c.res);
+	free(col);
+	return q;
+}
+
+/* ---- fit / eval -------------------------------------------------------------------- */
+
+static int cmd_fit(int argc, char **argv, int is_eval)
+{
+	struct opts o = { "DLinear", NULL, NULL, "type1", NULL, DC_TS_M, 'h', 96, 48, 96, 10, 32, 3, 0, 0, 1e-4, 0,
+		          cJSON_CreateObject() };
+	cli->seed = 2021;
+	o.lr = 0;
+	int i = parse_opts(argc, argv, &o);
+	if (argc - i > 1)
+		dc_usage_error("too many inputs");
+	if (o.lr == 0) /* linear models: 1e-3 (TSLib default 1e-4 under-trains them in 10 halving epochs) */
+		o.lr = strcasecmp(o.model, "DLinear") == 0 || strcasecmp(o.model, "NLinear") == 0 ? 1e-3 : 1e-4;
+	const char *in = i < argc ? argv[i] : NULL;
+	if (is_eval && !in)
+		dc_usage_error("eval needs an input file");
+	if (!is_eval && !cli->output)
+		dc_usage_error("fit needs -o MODEL");
+	if (o.interval || o.plot)
+		dc_usage_error("--interval and --plot are options of predict");
+	double t0 = dc_time();
+	struct dc_ts ts;
+	load_ts(in, &o, o.target, &ts);
+	struct dc_ts_split sp;
+	make_split(&o, in, &ts, is_eval, &sp);
+	enum dc_status st = dc_ts_fit_scaler(&ts, sp.begin[0], sp.end[0]);
+	if (st)
+		dc_die_status(st, "cannot scale");
+	cJSON *config = model_config(&o, &ts);
+	char *cfgtxt = cJSON_PrintUnformatted(config);
+	struct dc_config *hp;
+	if ((st = dc_config_parse(&hp, cfgtxt, strlen(cfgtxt))))
+		dc_die_status(st, "bad hyperparameters");
+	cJSON_free(cfgtxt);
+	struct tsf_model m;
+	memset(&m, 0, sizeof m);
+	struct dc_fc_dims d = { o.seq_len, o.label_len, o.horizon, ts.cols, ts.n_marks };
+	if ((st = dc_fc_create(&m.f, dc_fc_model_find(o.model), &d, hp, cli->seed)))
+		dc_die_status(st, "cannot create %s", o.model);
+	dc_config_free(hp);
+	struct prog pr = { dc_time(), NAN, "" };
+	struct dc_fc_train_opts to = { o.epochs, o.batch, o.patience, o.lr, o.lradj, cli->seed, o.features,
+		                       on_progress, &pr };
+	struct dc_fc_train_log log;
+	if ((st = dc_fc_train(&m.f, &ts, &sp, &to, &log)))
+		dc_die_status(st, "training failed");
+	dc_progress(pr.label, 1, 1);
+	if (is_eval) {
+		double mse, mae;
+		size_t nw;
+		if (dc_ts_windows(&sp, 2, o.seq_len, o.horizon) == 0)
+			dc_die("too few rows in '%s': the test part has no window", dc_cli_input_name(in));
+		if ((st = dc_fc_score(&m.f, &ts, sp.begin[2], sp.end[2], o.batch, o.features, &mse, &mae, &nw)))
+			dc_die_status(st, "scoring failed");
+		if (!o.no_header)
+			printf("model\tdata\tseq_len\thorizon\tmse\tmae\tseconds\n");
+		printf("%s\t%s\t%d\t%d\t%.6f\t%.6f\t%.2f\n", m.f.kind->name, in, o.seq_len, o.horizon, mse, mae,
+		       dc_time() - t0);
+		if (fflush(stdout))
+			dc_die("cannot write output");
+		if (!cli->quiet)
+			fprintf(stderr, "ts-forecast: %s: %zu test windows, best epoch %d of %d (val mse %.6f), seed %llu\n",
+			        in, nw, log.best_epoch, log.epochs_run, log.best_val, (unsigned long long)cli->seed);
+	}
+	if (cli->output) {
+		m.config = config;
+		m.features = o.features;
+		m.cols = ts.cols;
+		m.names = ts.names;
+		m.mean = ts.mean;
+		m.std = ts.std;
+		m.step = ts.step;
+		dc_format_timestamp(ts.time[ts.rows - 1], m.last_time);
+		m.seed = cli->seed;
+		m.conformal = conformal(&m.f, &ts, &sp, o.batch);
+		cJSON *lg = cJSON_CreateObject();
+		cJSON_AddNumberToObject(lg, "epochs_run", log.epochs_run);
+		cJSON_AddNumberToObject(lg, "best_epoch", log.best_epoch);
+		cJSON_AddNumberToObject(lg, "best_val_mse", log.best_val);
+		int ne = log.epochs_run < 64 ? log.epochs_run : 64;
+		cJSON_AddItemToObject(lg, "train_loss", cJSON_CreateDoubleArray(log.train_loss, ne));
+		cJSON_AddItemToObject(lg, "val_loss", cJSON_CreateDoubleArray(log.val_loss, ne));
+		cJSON_AddNumberToObject(lg, "train_windows", (double)dc_ts_windows(&sp, 0, o.seq_len, o.horizon));
+		cJSON_AddNumberToObject(lg, "val_windows", (double)dc_ts_windows(&sp, 1, o.seq_len, o.horizon));
+		cJSON_AddNumberToObject(lg, "rows", (double)ts.rows);
+		cJSON_AddNumberToObject(lg, "filled_values", (double)ts.n_filled);
+		cJSON_AddNumberToObject(lg, "threads", dc_threads());
+		m.log = lg;
+		FILE *out = dc_cli_open_output(1);
+		tsf_model_save(&m, cli->output, out);
+		dc_cli_commit_output();
+		free(m.conformal);
+		cJSON_Delete(lg);
+	}
+	cJSON_Delete(config);
+	cJSON_Delete(o.hp);
+	dc_fc_release(&m.f);
+	dc_ts_release(&ts);
+	return 0;
+}
+
+/* ---- predict --------------------------------------------------------------------- */
+
+static int cmd_predict(int argc, char **argv)
+{
+	struct opts o = { "DLinear", NULL, NULL, "type1", NULL, DC_TS_M, 'h', 96, 48, 96, 10, 32, 3, 0, 0, 1e-4, 0,
+		          cJSON_CreateObject() };
+	int i = parse_opts(argc, argv, &o);
+	if (i >= argc)
+		dc_usage_error("predict needs a model file");
+	if (argc - i > 2)
+		dc_usage_error("too many inputs");
+	const char *mpath = argv[i], *in = i + 1 < argc ? argv[i + 1] : NULL;
+	struct tsf_model m;
+	tsf_model_load(&m, mpath);
+	if (o.interval > 0 && !m.conformal)
+		dc_die("'%s' has no calibration residuals (fitted without a validation part)", mpath);
+	struct opts lo = o;
+	lo.features = m.features;
+	lo.freq = m.mark_freq;
+	struct dc_ts ts;
+	load_ts(in, &lo, m.target, &ts);
+	int same = ts.cols == m.cols;
+	for (int j = 0; same && j < m.cols; j++)
+		same = strcmp(ts.names[j], m.names[j]) == 0;
+	if (!same) {
+		char want[512] = "", got[512] = "";
+		for (int j = 0; j < m.cols; j++)
+			snprintf(want + strlen(want), sizeof want - strlen(want), "%s%s", j ? "," : "", m.names[j]);
+		for (int j = 0; j < ts.cols; j++)
+			snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", j ? "," : "", ts.names[j]);
+		dc_die("'%s' was fitted on columns '%s', '%s' has '%s'", mpath, want, dc_cli_input_name(in), got);
+	}
+	const struct dc_fc_dims *d = &m.f.dims;
+	if (ts.rows < (size_t)d->seq_len)
+		dc_die("too few rows in '%s': %zu, the model needs seq_len %d", dc_cli_input_name(in), ts.rows,
+		       d->seq_len);
+	if (m.step && ts.step != m.step)
+		dc_warn("warning: '%s' has a step of %lld s, the model was fitted at %lld s", dc_cli_input_name(in),
+		        (long long)ts.step, (long long)m.step);
+	enum dc_status st = dc_ts_set_scaler(&ts, m.mean, m.std);
+	if (st)
+		dc_die_status(st, "cannot load '%s'", mpath);
+	size_t L = (size_t)d->seq_len, H = (size_t)d->pred_len, S = (size_t)d->label_len, C = (size_t)m.cols;
+	size_t M = (size_t)d->n_marks, s0 = ts.rows - L;
+	float *x = malloc(L * C * sizeof *x), *y = malloc(H * C * sizeof *y);
+	float *xm = calloc(L * M + 1, sizeof *xm), *ym = calloc((S + H) * M + 1, sizeof *ym);
+	int64_t *tf = malloc(H * sizeof *tf), *tl = malloc((S + H) * sizeof *tl);
+	if (!x || !y || !xm || !ym || !tf || !tl)
+		dc_die("out of memory");
+	memcpy(x, ts.data + s0 * C, L * C * sizeof *x);
+	for (size_t h = 0; h < H; h++)
+		tf[h] = ts.time[ts.rows - 1] + (int64_t)(h + 1) * ts.step;
+	for (size_t k = 0; k < S; k++)
+		tl[k] = ts.time[ts.rows - S + k];
+	memcpy(tl + S, tf, H * sizeof *tf);
+	if (M) {
+		memcpy(xm, ts.marks + s0 * M, L * M * sizeof *xm);
+		dc_ts_time_features(tl, S + H, m.mark_freq, ym);
+	}
+	if ((st = m.f.kind->forward(&m.f, 1, x, M ? xm : NULL, M ? ym : NULL, y, 0, 0)))
+		dc_die_status(st, "forecast failed");
+	/* interval half-widths from the stored quantiles, interpolated in the level */
+	double *half = NULL;
+	if (o.interval > 0) {
+		half = calloc(H * C, sizeof *half);
+		int l = 0;
+		while (l + 1 < TSF_NLEVELS - 1 && tsf_levels[l + 1] < o.interval)
+			l++;
+		double a = (o.interval - tsf_levels[l]) / (tsf_levels[l + 1] - tsf_levels[l]);
+		for (size_t k = 0; k < H * C; k++)
+			half[k] = (1 - a) * m.conformal[(size_t)l * H * C + k] + a * m.conformal[(size_t)(l + 1) * H * C + k];
+	}
+	/* output table: M gives every column, S/MS the target */
+	size_t c0 = m.features == DC_TS_M ? 0 : C - 1, oc = C - c0, per = half ? 3 : 1;
+	struct dc_csv out = { 0 };
+	out.rows = H;
+	out.cols = oc * per;
+	out.index_name = "date";
+	out.colnames = calloc(out.cols, sizeof(char *));
+	out.index = calloc(H, sizeof(char *));
+	out.values = calloc(H * out.cols, sizeof(double));
+	char (*tsbuf)[20] = calloc(H, 20);
+	if (!out.colnames || !out.index || !out.values || !tsbuf)
+		dc_die("out of memory");
+	for (size_t j = 0; j < oc; j++) {
+		const char *nm = m.names[c0 + j];
+		out.colnames[j * per] = strdup(nm);
+		if (half) {
+			size_t n = strlen(nm) + 8;
+			out.colnames[j * per + 1] = malloc(n);
+			out.colnames[j * per + 2] = malloc(n);
+			snprintf(out.colnames[j * per + 1], n, "%s_lower", nm);
+			snprintf(out.colnames[j * per + 2], n, "%s_upper", nm);
+		}
+	}
+	for (size_t h = 0; h < H; h++) {
+		dc_format_timestamp(tf[h], tsbuf[h]);
+		out.index[h] = tsbuf[h];
+		for (size_t j = 0; j < oc; j++) {
+			size_t c = c0 + j;
+			double v = y[h * C + c] * m.std[c] + m.mean[c];
+			double *row = out.values + h * out.cols + j * per;
+			row[0] = v;
+			if (half) {
+				row[1] = v - half[h * C + c] * m.std[c];
+				row[2] = v + half[h * C + c] * m.std[c];
+			}
+		}
+	}
+	if (o.plot) {
+		size_t tc = C - 1, nh = L * 2 < ts.rows ? L * 2 : ts.rows;
+		double *hist = malloc(nh * sizeof *hist), *fc = malloc(H * sizeof *fc);
+		double *lo = half ? malloc(H * sizeof *lo) : NULL, *hi = half ? malloc(H * sizeof *hi) : NULL;
+		for (size_t k = 0; k < nh; k++)
+			hist[k] = ts.raw[(ts.rows - nh + k) * C + tc];
+		for (size_t h = 0; h < H; h++) {
+			fc[h] = y[h * C + tc] * m.std[tc] + m.mean[tc];
+			if (half) {
+				lo[h] = fc[h] - half[h * C + tc] * m.std[tc];
+				hi[h] = fc[h] + half[h * C + tc] * m.std[tc];
+			}
+		}
+		FILE *pf = fopen(o.plot, "wb");
+		if (!pf)
+			dc_die("cannot open '%s' for writing", o.plot);
+		st = tsf_plot(pf, hist, ts.time + ts.rows - nh, nh, fc, lo, hi, tf, H, m.names[tc]);
+		if (fclose(pf) || st)
+			dc_die("cannot write '%s'", o.plot);
+		free(hist);
+		free(fc);
+		free(lo);
+		free(hi);
+	}
+	FILE *fo = dc_cli_open_output(0);
+	if ((st = dc_csv_write(fo, &out, "%.8g")))
+		dc_die_status(st, "cannot write the forecast");
+	dc_cli_commit_output();
+	for (size_t j = 0; j < out.cols; j++)
+		free(out.colnames[j]);
+	free(out.colnames);
+	free(out.index);
+	free(out.values);
+	free(tsbuf);
+	free(half);
+	free(x);
+	free(y);
+	free(xm);
+	free(ym);
+	free(tf);
+	free(tl);
+	dc_ts_release(&ts);
+	tsf_model_release(&m);
+	cJSON_Delete(o.hp);
+	return 0;
+}
+
+/* ---- info ------------------------------------------------------------------------ */
+
+static int cmd_info(int argc, char **argv)
+{
+	struct opts o = { "DLinear", NULL, NULL, "type1", NULL, DC_TS_M, 'h', 96, 48, 96, 10, 32, 3, 0, 0, 1e-4, 0,
+		          cJSON_CreateObject() };
+	int i = parse_opts(argc, argv, &o);
+	if (argc - i != 1)
+		dc_usage_error("info needs one model file");
+	struct tsf_model m;
+	tsf_model_load(&m, argv[i]);
+	const struct dc_fc_dims *d = &m.f.dims;
+	char freq[32];
+	dc_ts_step_name(m.step, freq);
+	printf("model\t%s\n", m.f.kind->name);
+	printf("parameters\t%zu\n", (size_t)0 + ({
+		size_t n = 0;
+		for (int k = 0; k < m.f.n_tensors; k++) {
+			size_t e;
+			dc_shape_numel(m.f.tensors[k].rank, m.f.tensors[k].shape, &e);
+			n += e;
+		}
+		n;
+	}));
+	printf("seq_len\t%d\nlabel_len\t%d\nhorizon\t%d\n", d->seq_len, d->label_len, d->pred_len);
+	printf("features\t%s\ntarget\t%s\n", dc_ts_features_name(m.features), m.target);
+	printf("columns\t");
+	for (int j = 0; j < m.cols; j++)
+		printf("%s%s", j ? "," : "", m.names[j]);
+	printf("\nfreq\t%s\nlast_timestamp\t%s\nseed\t%llu\n", freq, m.last_time, (unsigned long long)m.seed);
+	printf("intervals\t%s\n", m.conformal ? "yes" : "no");
+	char *cfg = cJSON_PrintUnformatted(m.config);
+	printf("config\t%s\n", cfg);
+	cJSON_free(cfg);
+	if (m.log) {
+		char *lg = cJSON_PrintUnformatted(m.log);
+		printf("train_log\t%s\n", lg);
+		cJSON_free(lg);
+	}
+	printf("tensors\t%d\n", m.f.n_tensors);
+	for (int k = 0; k < m.f.n_tensors; k++) {
+		printf("  %s\t[", m.f.tensors[k].name);
+		for (int r = 0; r < m.f.tensors[k].rank; r++)
+			printf("%s%lld", r ? ", " : "", (long long)m.f.tensors[k].shape[r]);
+		printf("]\n");
+	}
+	if (fflush(stdout))
+		dc_die("cannot write output");
+	tsf_model_release(&m);
+	cJSON_Delete(o.hp);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static char full_usage[sizeof usage + 512];
+	size_t n = strlen(usage);
+	memcpy(full_usage, usage, n + 1);
+	const struct dc_fc_model *k;
+	for (int i = 0; (k = dc_fc_model_at(i)); i++)
+		n += (size_t)snprintf(full_usage + n, sizeof full_usage - n, " %s", k->name);
+	snprintf(full_usage + n, sizeof full_usage - n, "\n");
+	cli = dc_cli_init("ts-forecast", full_usage);
+	if (argc >= 2)
+		dc_cli_subcommand_first(argc, argv);  /* ts-forecast -t 2 fit ... */
+	if (argc < 2) {
+		fprintf(stderr, "ts-forecast: missing subcommand\n%s", full_usage);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
+		fputs(full_usage, stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "--version") == 0) {
+		printf("ts-forecast (diffcore) %s\n", DC_VERSION_STRING);
+		return 0;
+	}
+	if (strcmp(cmd, "fit") == 0)
+		return cmd_fit(argc - 1, argv + 1, 0);
+	if (strcmp(cmd, "eval") == 0)
+		return cmd_fit(argc - 1, argv + 1, 1);
+	if (strcmp(cmd, "predict") == 0)
+		return cmd_predict(argc - 1, argv + 1);
+	if (strcmp(cmd, "info") == 0)
+		return cmd_info(argc - 1, argv + 1);
+	fprintf(stderr, "ts-forecast: unknown subcommand '%s'\nTry 'ts-forecast --help' for more information.\n", cmd);
+	return 2;
+}

@@ -1,0 +1,210 @@
+#!/usr/bin/env bats
+# ts-forecast.bats - ts-forecast(1): fit / predict / eval / info on a small
+# synthetic hourly table (600 rows of daily and weekly sines and noise),
+# determinism of model files, intervals and the plot, gzip and stream input, every
+# bad input (one-line error, exit 1), and the man page's examples.
+
+bats_require_minimum_version 1.5.0
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+setup() {
+	TOP=${DC_TOP:-$(cd "$(dirname "$BATS_TEST_FILENAME")/../.." && pwd)}
+	cd "$BATS_TEST_TMPDIR"
+	mkdata data.csv 600
+}
+
+# mkdata FILE ROWS: hourly rows from 2020-01-01, columns load, temp, OT
+mkdata() {
+	awk -v n="$2" 'BEGIN { print "date,load,temp,OT"; srand(7);
+		for (i = 0; i < n; i++) { d = int(i / 24); h = i % 24;
+			m = 1 + int(d / 31); dd = 1 + d % 31;
+			printf "2020-%02d-%02d %02d:00:00,%.4f,%.4f,%.4f\n", m, dd, h,
+				10 + 3 * sin(2 * 3.14159265 * i / 24) + rand() * 0.3,
+				20 + 5 * sin(2 * 3.14159265 * i / 168) + rand() * 0.3,
+				5 + 2 * sin(2 * 3.14159265 * i / 24 + 1) + sin(2 * 3.14159265 * i / 168) + rand() * 0.2 } }' > "$1"
+}
+
+FIT=(--seq-len 48 --horizon 24 --epochs 3)
+
+@test "fit writes a model file; info describes it" {
+	run ts-forecast fit "${FIT[@]}" data.csv -o m.st
+	assert_success
+	[ -s m.st ]
+	run ts-forecast info m.st
+	assert_success
+	assert_line --partial $'model\tDLinear'
+	assert_line $'columns\tload,temp,OT'
+	assert_line $'freq\th'
+	assert_line $'last_timestamp\t2020-01-25 23:00:00'
+	assert_line $'parameters\t2352'
+	assert_line --partial 'Linear_Seasonal.weight	[24, 48]'
+}
+
+@test "predict: future timestamps, original units, intervals bracket the forecast" {
+	ts-forecast fit "${FIT[@]}" data.csv -o m.st
+	run --separate-stderr ts-forecast predict --interval 0.9 m.st data.csv
+	assert_success
+	[ "${lines[0]}" = "date,load,load_lower,load_upper,temp,temp_lower,temp_upper,OT,OT_lower,OT_upper" ]
+	[ "${#lines[@]}" -eq 25 ]
+	assert_line --index 1 --regexp '^2020-01-26 00:00:00,'
+	assert_line --index 24 --regexp '^2020-01-26 23:00:00,'
+	# values in original units (load ~ 7..13) and lower <= point <= upper
+	echo "$output" | awk -F, 'NR > 1 { if ($2 < 5 || $2 > 15 || $3 > $2 || $4 < $2 || $9 > $8 || $10 < $8) bad++ }
+		END { exit bad > 0 }'
+	# a wider level gives a wider interval
+	ts-forecast predict --interval 0.5 m.st data.csv > narrow.csv
+	paste -d, <(echo "$output") narrow.csv | awk -F, 'NR > 1 { if ($4 - $3 < $14 - $13) bad++ } END { exit bad > 0 }'
+}
+
+@test "predict --plot writes a PNG" {
+	ts-forecast fit "${FIT[@]}" data.csv -o m.st
+	run ts-forecast predict --interval 0.8 --plot f.png m.st data.csv -o f.csv
+	assert_success
+	[ "$(head -c 8 f.png | od -An -tx1 | tr -d ' ')" = "89504e470d0a1a0a" ]
+	[ "$(stat -c %s f.png)" -gt 1000 ]
+}
+
+@test "same seed and threads give identical model bytes; another seed does not" {
+	ts-forecast fit "${FIT[@]}" -t 1 --seed 5 data.csv -o a.st
+	ts-forecast fit "${FIT[@]}" -t 1 --seed 5 data.csv -o b.st
+	ts-forecast fit "${FIT[@]}" -t 1 --seed 6 data.csv -o c.st
+	cmp a.st b.st
+	! cmp -s a.st c.st
+	ts-forecast fit "${FIT[@]}" -t 2 --seed 5 --model NLinear data.csv -o d.st
+	ts-forecast fit "${FIT[@]}" -t 2 --seed 5 --model NLinear data.csv -o e.st
+	cmp d.st e.st
+}
+
+@test "eval prints a header and one TSV line with finite scores" {
+	run --separate-stderr ts-forecast eval "${FIT[@]}" --model NLinear data.csv
+	assert_success
+	[ "${lines[0]}" = $'model\tdata\tseq_len\thorizon\tmse\tmae\tseconds' ]
+	[ "${#lines[@]}" -eq 2 ]
+	echo "${lines[1]}" | awk -F'\t' '$1 == "NLinear" && $2 == "data.csv" && $3 == 48 && $4 == 24 &&
+		$5 > 0 && $5 < 1 && $6 > 0 && $6 < 1 { ok = 1 } END { exit !ok }'
+	run ts-forecast eval -q --no-header "${FIT[@]}" --split 0.6,0.2,0.2 data.csv
+	assert_success
+	[ "${#lines[@]}" -eq 1 ]
+}
+
+@test "features S and MS forecast the target column only" {
+	ts-forecast fit "${FIT[@]}" --features S --target temp data.csv -o s.st
+	run ts-forecast predict s.st data.csv
+	assert_success
+	assert_line --index 0 "date,temp"
+	ts-forecast fit "${FIT[@]}" --features MS --target temp data.csv -o ms.st
+	run ts-forecast info ms.st
+	assert_line $'columns\tload,OT,temp'
+	run ts-forecast predict ms.st data.csv
+	assert_line --index 0 "date,temp"
+	run ts-forecast eval -q --no-header "${FIT[@]}" --features MS data.csv
+	assert_success
+}
+
+@test "missing values are interpolated and reported; leading gaps refused" {
+	awk -F, 'NR == 100 || NR == 101 { $3 = "" } { print }' OFS=, data.csv > gap.csv
+	run --separate-stderr ts-forecast fit "${FIT[@]}" gap.csv -o g.st
+	assert_success
+	[[ "$stderr" == *"2 missing values filled by linear interpolation"* ]]
+	awk -F, 'NR == 2 { $2 = "" } { print }' OFS=, data.csv > lead.csv
+	run --separate-stderr ts-forecast fit "${FIT[@]}" lead.csv -o g.st
+	assert_failure 1
+	[[ "$stderr" == *"column 'load': missing values at the start"* ]]
+}
+
+@test "gzip, stdin and tensor-stream input" {
+	tensor-tool from-csv data.csv -o data.dts
+	ts-forecast fit "${FIT[@]}" -t 1 data.dts -o s.st
+	gzip -c data.csv > data.csv.gz
+	ts-forecast fit "${FIT[@]}" -t 1 data.csv -o a.st
+	ts-forecast fit "${FIT[@]}" -t 1 data.csv.gz -o b.st
+	cmp a.st b.st
+	cmp a.st s.st
+	run ts-forecast predict a.st < data.csv
+	assert_success
+	assert_line --index 1 --regexp '^2020-01-26 00:00:00,'
+}
+
+bad() {  # bad PATTERN CMD...: exit 1, exactly one line on stderr containing PATTERN
+	run --separate-stderr "${@:2}"
+	assert_failure 1
+	[ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ] || { echo "stderr: $stderr"; false; }
+	[[ "$stderr" == ts-forecast:*"$1"* ]] || { echo "stderr: $stderr"; false; }
+}
+
+@test "bad input: one-line error, exit 1" {
+	ts-forecast fit "${FIT[@]}" data.csv -o m.st
+	# ragged row
+	awk 'NR == 50 { print $0 ",9"; next } { print }' data.csv > ragged.csv
+	bad "fields, expected 4" ts-forecast fit "${FIT[@]}" ragged.csv -o x.st
+	# non-numeric cell
+	awk -F, 'NR == 60 { $3 = "abc" } { print }' OFS=, data.csv > nonnum.csv
+	bad "not a number" ts-forecast fit "${FIT[@]}" nonnum.csv -o x.st
+	# unsorted
+	awk 'NR == 70 { keep = $0; next } NR == 71 { print; print keep; next } { print }' data.csv > unsorted.csv
+	bad "must be sorted" ts-forecast fit "${FIT[@]}" unsorted.csv -o x.st
+	# duplicate timestamp
+	awk 'NR == 80 { print } { print }' data.csv > dup.csv
+	bad "duplicate timestamp" ts-forecast eval "${FIT[@]}" dup.csv
+	# too few rows for the window
+	head -30 data.csv > short.csv
+	bad "too few rows" ts-forecast fit "${FIT[@]}" short.csv -o x.st
+	bad "too few rows" ts-forecast predict m.st short.csv
+	# a model file for other columns
+	cut -d, -f1,2,4 data.csv > other.csv
+	bad "was fitted on columns 'load,temp,OT'" ts-forecast predict m.st other.csv
+	# not a model file
+	bad "cannot load 'data.csv'" ts-forecast predict data.csv data.csv
+	# no timestamp column
+	cut -d, -f2- data.csv > nodate.csv
+	bad "no timestamp column" ts-forecast fit "${FIT[@]}" nodate.csv -o x.st
+	# --split ett on hourly data that is too short
+	bad "needs 14400 rows" ts-forecast eval "${FIT[@]}" --split ett data.csv
+	[ ! -e x.st ]
+}
+
+@test "usage errors exit 2" {
+	run ts-forecast fit data.csv
+	assert_failure 2
+	run ts-forecast eval --model NoSuchModel data.csv
+	assert_failure 2
+	run ts-forecast eval --features X data.csv
+	assert_failure 2
+	run ts-forecast frobnicate
+	assert_failure 2
+	run ts-forecast eval --split 1,2 data.csv
+	assert_failure 2
+}
+
+@test "the man page examples run" {
+	MAN="$TOP/man/man1/ts-forecast.1"
+	awk '
+		/^\.SH EXAMPLES/ { in_ex = 1; next }
+		/^\.SH / { in_ex = 0 }
+		!in_ex { next }
+		/^\.EX/ { blk = "ex"; next }
+		/^\.EE/ { blk = ""; next }
+		/^\.nf/ { blk = "nf"; next }
+		/^\.fi/ { blk = ""; next }
+		/^\.\\"/ { next }
+		blk == "ex" && !/^\./ { print; next }
+		blk == "nf" && /^\$ / { print substr($0, 3) }
+	' "$MAN" | sed -e 's/\\-/-/g' > cmds.sh
+	[ "$(wc -l < cmds.sh)" -ge 6 ]
+	if [ -r "$TOP/../shared/data/ts/ETTh1.csv" ]; then
+		ln -s "$TOP/../shared/data/ts/ETTh1.csv" ETTh1.csv
+	else
+		grep -v ETTh1 cmds.sh > c2.sh && mv c2.sh cmds.sh
+	fi
+	while IFS= read -r cmd; do
+		run bash -o pipefail -c "$cmd"
+		[ "$status" -eq 0 ] || { echo "failed: $cmd"; echo "$output"; false; }
+	done < cmds.sh
+	[ -s forecast.csv ] && [ -s forecast.png ] && [ -s load.model ]
+	# the Makefile example
+	sed -n '/begin: Makefile/,/end: Makefile/p' "$MAN" | grep -v '^\.' > Makefile
+	run make -s -j2
+	assert_success
+	[ "$(wc -l < results.tsv)" -eq 2 ]
+}
