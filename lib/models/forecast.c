@@ -14,11 +14,14 @@
 
 extern const struct dc_fc_model dc_fc_dlinear, dc_fc_nlinear;
 extern const struct dc_fc_model dc_fc_itransformer, dc_fc_patchtst;
+extern const struct dc_fc_model dc_fc_autoformer;
+extern const struct dc_fc_model dc_fc_informer;
 
 static const struct dc_fc_model *registry(int i)
 {
 	const struct dc_fc_model *all[] = {
 		&dc_fc_dlinear, &dc_fc_nlinear, &dc_fc_itransformer, &dc_fc_patchtst,
+		&dc_fc_autoformer, &dc_fc_informer,
 	};
 	int k = 0;
 	for (size_t j = 0; j < sizeof all / sizeof *all; j++)
