@@ -35,4 +35,13 @@ if command -v ctrl-extract >/dev/null 2>&1; then
 	echo "rhythm of $S/loop_mika.flac: tempo $tempo bpm"
 	ctrl-extract compare "$out/canny.png" "$out/canny.png"
 fi
+# ts-forecast: fit a forecaster on an hourly series, forecast two days
+# with a 90% interval, and plot it.
+if command -v ts-forecast >/dev/null 2>&1; then
+	ts-forecast fit -q --model DLinear --horizon 48 $S/load.csv -o "$out/load.model"
+	ts-forecast predict "$out/load.model" $S/load.csv --interval 0.9 --plot "$out/forecast.png" \
+		-o "$out/forecast.csv"
+	echo "forecast: $out/forecast.csv (48 hours, 90% interval), plot $out/forecast.png"
+	head -3 "$out/forecast.csv"
+fi
 echo "== demo done"
