@@ -1,0 +1,156 @@
+/*
+ * pixart.h - the PixArt-alpha diffusion transformer (diffusers'
+ * PixArtTransformer2DModel, norm_type "ada_norm_single") and PixArt-delta's
+ * ControlNet-Transformer, forward only, f32.
+ *
+ * Forward (exactly as diffusers 58eb52c):
+ *   x    = PatchEmbed(latents) + 2-D sin-cos positions (base_size =
+ *          sample_size/patch, interpolation_scale; recomputed for any grid)
+ *   temb = TimestepEmbedding(sinusoid256(t)) [+ cat(res_h, res_w, aspect)
+ *          embeddings when the model has micro-conditions]
+ *   t6   = adaln_single.linear(SiLU(temb))                 [B][6D]
+ *   y    = caption_projection(text) (Linear, GELU-tanh, Linear)
+ *   per block: modulate(LN(x)) -> self-attn -> gated residual;
+ *              cross-attn over y with the text mask (no norm, no gate);
+ *              modulate(LN(x)) -> FF (GELU-tanh) -> gated residual
+ *   out  = unpatchify(proj_out(LN(x) * (1 + scale) + shift)),
+ *          shift/scale = scale_shift_table + temb
+ * With a ControlNet-Transformer (official PixArt-alpha
+ * diffusion/model/nets/pixart_controlnet.py, ControlPixArtMSHalf):
+ *   c = x_embedder(control_latents) + pos   (the base's frozen embedder)
+ *   x = block[0](x); c = x + before_proj(c)
+ *   for i = 1..K: c = ctrl[i-1](c); x = block[i](x + scale * after_proj_{i-1}(c))
+ *   x = block[K+1..L-1](x); final layer as above.
+ * `control_scale` multiplies the after_proj outputs (1.0 = the official
+ * forward; 0 = the base model).
+ *
+ * Weights stay in the mmapped checkpoint: f32 tensors are used in place;
+ * other dtypes (bf16, f16) are converted one block at a time into one
+ * reusable f32 buffer (about 85 MB for PixArt-XL), so a bf16 checkpoint is
+ * never expanded whole.  The embedders, caption projection, adaLN linear,
+ * final layer and the control before/after projections are copied to f32
+ * at open (about 53 MB, plus 5.3 MB per control block, for PixArt-XL).
+ *
+ * Not thread-safe per object: one forward at a time (the block buffer and
+ * the position-embedding cache are mutated); the kernels inside use
+ * dc_threads() threads.  Errors: one-line messages through dc_fail().
+ */
+#ifndef DC_PIXART_H
+#define DC_PIXART_H
+
+#include "../core/core.h"
+#include "../io/safetensors.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The architecture, as read from config.json (diffusers key names). */
+struct dc_pixart_config {
+	int heads;               /* num_attention_heads (16) */
+	int head_dim;            /* attention_head_dim (72) */
+	int hidden;              /* heads * head_dim (1152) */
+	int in_channels;         /* 4 */
+	int out_channels;        /* 8 (learned sigma); null -> in_channels */
+	int layers;              /* num_layers (28) */
+	int patch;               /* patch_size (2) */
+	int sample_size;         /* latent side the model was built for (128) */
+	int caption_channels;    /* 4096; 0 = no caption projection */
+	int ff;                  /* feed-forward width, 4 * hidden */
+	int micro_conditions;    /* use_additional_conditions (null -> sample_size == 128) */
+	double interpolation_scale; /* null -> max(sample_size / 64, 1) */
+	float norm_eps;          /* norm_eps of the blocks (1e-6); the final norm uses 1e-6 */
+};
+
+struct dc_pixart;
+struct dc_pixart_control;
+
+/*
+ * Open a diffusers `transformer/` folder (or anything dc_model_open
+ * takes).  Every tensor is checked against the config; a missing tensor or
+ * a wrong shape fails with a message naming the key (DC_ENOTFOUND,
+ * DC_EFORMAT); unsupported settings (norm_type other than ada_norm_single,
+ * activation other than gelu-approximate, no attention bias, affine norms,
+ * cross_attention_dim != hidden) DC_EUNSUPPORTED.  The caller frees *out
+ * with dc_pixart_free().
+ */
+enum dc_status dc_pixart_open(struct dc_pixart **out, const char *path);
+
+/*
+ * A model of the given shape whose weights are set by a formula (for
+ * benchmarks): every matrix W[OC][IC] (conv weights flattened the same way)
+ * holds W[i] = sin(0.7 i) / sqrt(IC), every vector and scale_shift_table
+ * v[i] = 0.02 sin(0.7 i), i the flat element index, f32, owned (about 2.4 GB
+ * at PixArt-XL).  Fields of cfg used: heads, head_dim, in_channels,
+ * out_channels, layers, patch, sample_size, caption_channels,
+ * micro_conditions, interpolation_scale, norm_eps (hidden and ff derived).
+ */
+enum dc_status dc_pixart_new_synthetic(struct dc_pixart **out,
+                                       const struct dc_pixart_config *cfg);
+
+void dc_pixart_free(struct dc_pixart *pix);            /* NULL is a no-op */
+const struct dc_pixart_config *dc_pixart_config(const struct dc_pixart *pix);
+
+/*
+ * A ControlNet-Transformer for `base`: a safetensors file or folder with
+ * either naming, detected from the keys:
+ *   official (PixArt-alpha .pth converted to safetensors; any base_model.*
+ *   keys in the file are ignored):
+ *     controlnet.{i}.copied_block.scale_shift_table            [6][D]
+ *     controlnet.{i}.copied_block.attn.qkv.{weight,bias}        [3D][D]
+ *     controlnet.{i}.copied_block.attn.proj.*                   [D][D]
+ *     controlnet.{i}.copied_block.cross_attn.q_linear.*         [D][D]
+ *     controlnet.{i}.copied_block.cross_attn.kv_linear.*        [2D][D]
+ *     controlnet.{i}.copied_block.cross_attn.proj.*             [D][D]
+ *     controlnet.{i}.copied_block.mlp.fc1.* [F][D], mlp.fc2.*   [D][F]
+ *     controlnet.0.before_proj.*, controlnet.{i}.after_proj.*   [D][D]
+ *   diffusers research port (examples/research_projects/pixart):
+ *     controlnet_blocks.{i}.transformer_block.<block keys as the base>
+ *     controlnet_blocks.0.before_proj.*, controlnet_blocks.{i}.after_proj.*
+ * K = number of consecutive blocks from 0 (13 for PixArt-delta), at most
+ * base layers - 1.  `base` must outlive the control.  Free with
+ * dc_pixart_control_free().
+ */
+enum dc_status dc_pixart_control_open(struct dc_pixart_control **out,
+                                      const struct dc_pixart *base, const char *path);
+void dc_pixart_control_free(struct dc_pixart_control *ctl);
+int dc_pixart_control_blocks(const struct dc_pixart_control *ctl);
+
+/* One forward call's inputs; the caller owns every array. */
+struct dc_pixart_input {
+	int batch;                       /* B >= 1 */
+	int height, width;               /* latent size, multiples of patch */
+	const float *latents;            /* [B][in_channels][height][width] */
+	float timestep;                  /* same for the whole batch (0..999, may be fractional) */
+	int text_len;                    /* T >= 1 */
+	const float *text;               /* [B][T][caption_channels] (hidden if none) */
+	const unsigned char *text_mask;  /* [B][T], nonzero = token kept; NULL = all kept.
+	                                    A row with no kept token attends to all T
+	                                    tokens, as diffusers' -10000 bias does */
+	const float *resolution;         /* [B][2] (height, width in pixels); required
+	                                    iff the model has micro-conditions */
+	const float *aspect_ratio;       /* [B][1] height / width; likewise */
+	const struct dc_pixart_control *control; /* NULL: no control */
+	const float *control_latents;    /* [B][in_channels][height][width] */
+	float control_scale;
+};
+
+/* Bytes of scratch arena one forward with these sizes needs. */
+size_t dc_pixart_scratch_bytes(const struct dc_pixart *pix, int batch, int height,
+                               int width, int text_len, int with_control);
+
+/*
+ * out[B][out_channels][height][width] (channels in_channels.. are the
+ * learned-variance half).  `scratch` is an arena with at least
+ * dc_pixart_scratch_bytes() free (reset to its entry state on return), or
+ * NULL to allocate internally.  Errors: DC_EINVAL (bad sizes, missing
+ * micro-conditions), DC_ENOMEM, DC_EOVERFLOW, and read errors of converted
+ * weights.
+ */
+enum dc_status dc_pixart_forward(struct dc_pixart *pix, const struct dc_pixart_input *in,
+                                 float *out, struct dc_arena *scratch);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DC_PIXART_H */
