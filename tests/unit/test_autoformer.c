@@ -9,6 +9,7 @@
  * differences, determinism over thread counts.
  */
 #include "test.h"
+#include "fc_state.h"
 #include "io/safetensors.h"
 #include "models/forecast.h"
 #include "nn/nn.h"
@@ -62,25 +63,6 @@ static struct dc_safetensors *golden_st(const char *name)
 		return NULL;
 	}
 	return st;
-}
-
-static int load_state(struct dc_forecaster *f, const struct dc_safetensors *st)
-{
-	for (int i = 0; i < f->n_tensors; i++) {
-		const struct dc_fc_tensor *t = &f->tensors[i];
-		size_t n;
-		dc_shape_numel(t->rank, t->shape, &n);
-		if (dc_safetensors_get_f32(st, t->name, f->params + t->offset, n)) {
-			T_FAILED("tensor %s: %s", t->name, dc_errmsg());
-			return -1;
-		}
-	}
-	for (size_t i = 0; i < dc_safetensors_count(st); i++)
-		if (!dc_fc_param(f, dc_safetensors_at(st, i)->name)) {
-			T_FAILED("reference tensor %s has no counterpart", dc_safetensors_at(st, i)->name);
-			return -1;
-		}
-	return 0;
 }
 
 static int create_tiny(struct dc_forecaster *f, int S, int H, int M, float dropout, double factor)

@@ -10,6 +10,7 @@
  * INFORMER_BENCH=1 also times forward + backward of the ETTh1 config.
  */
 #include "test.h"
+#include "fc_state.h"
 #include "io/safetensors.h"
 #include "models/informer.h"
 #include "nn/nn.h"
@@ -59,27 +60,6 @@ static struct dc_safetensors *golden_st(const char *name)
 		return NULL;
 	}
 	return st;
-}
-
-static int load_state(struct dc_forecaster *f, const struct dc_safetensors *st)
-{
-	for (int i = 0; i < f->n_tensors; i++) {
-		const struct dc_fc_tensor *t = &f->tensors[i];
-		size_t n;
-		dc_shape_numel(t->rank, t->shape, &n);
-		if (dc_safetensors_get_f32(st, t->name, f->params + t->offset, n)) {
-			T_FAILED("tensor %s: %s", t->name, dc_errmsg());
-			return -1;
-		}
-	}
-	for (size_t i = 0; i < dc_safetensors_count(st); i++) {
-		const char *name = dc_safetensors_at(st, i)->name;
-		if (!dc_fc_param(f, name)) {
-			T_FAILED("reference tensor %s has no counterpart", name);
-			return -1;
-		}
-	}
-	return 0;
 }
 
 static int create_tiny(struct dc_forecaster *f, float dropout, int marks, uint64_t seed)
