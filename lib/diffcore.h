@@ -15,6 +15,7 @@
 #include "image/lsd.h"
 #include "signal/signal.h"
 #include "metrics/metrics.h"
+#include "text/spm.h"
 #include "cli/cli.h"
 
 #endif /* DIFFCORE_H */

@@ -253,6 +253,7 @@ FILE *dc_cli_open_output(int binary)
 	if (fd < 0)
 		dc_die("cannot write '%s': %s", path, strerror(errno));
 	g_tmp_live = 1;
+	g_committed = 0;   /* a tool writing several files opens one after another */
 	/* mkstemp creates 0600; give the file the usual umask-based mode */
 	mode_t um = umask(0);
 	umask(um);

@@ -35,7 +35,8 @@ struct dc_image {
  * depths 1/2/4 expand to 8, tRNS to alpha; 16-bit stays 16-bit. */
 enum dc_status dc_png_read(FILE *fp, struct dc_image *img);
 /* Write with the image's channels/depth.  `text` is NULL or a NULL-terminated
- * list of key, value, key, value, ... stored as tEXt chunks. */
+ * list of key, value, key, value, ... stored as tEXt chunks (values with
+ * bytes >= 0x80 are taken as UTF-8 and stored as uncompressed iTXt). */
 enum dc_status dc_png_write(FILE *fp, const struct dc_image *img, const char *const *text);
 void dc_image_release(struct dc_image *img);
 

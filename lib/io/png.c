@@ -418,10 +418,22 @@ enum dc_status dc_png_write(FILE *fp, const struct dc_image *img, const char *co
 		if (!texts)
 			return dc_fail(DC_ENOMEM, "cannot allocate PNG text");
 		for (int i = 0; i < ntext; i++) {
-			texts[i].compression = PNG_TEXT_COMPRESSION_NONE;
+			const char *v = text[2 * i + 1];
+			int ascii = 1;
+			for (const unsigned char *q = (const unsigned char *)v; *q; q++)
+				ascii &= *q < 0x80;
 			texts[i].key = (png_charp)text[2 * i];
-			texts[i].text = (png_charp)text[2 * i + 1];
-			texts[i].text_length = strlen(text[2 * i + 1]);
+			texts[i].text = (png_charp)v;
+			if (ascii) {
+				texts[i].compression = PNG_TEXT_COMPRESSION_NONE;
+				texts[i].text_length = strlen(v);
+			} else {
+				/* tEXt is Latin-1: UTF-8 values go in an iTXt chunk */
+				texts[i].compression = PNG_ITXT_COMPRESSION_NONE;
+				texts[i].itxt_length = strlen(v);
+				texts[i].lang = (png_charp)"";
+				texts[i].lang_key = (png_charp)"";
+			}
 		}
 	}
 

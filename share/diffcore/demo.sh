@@ -44,4 +44,12 @@ if command -v ts-forecast >/dev/null 2>&1; then
 	echo "forecast: $out/forecast.csv (48 hours, 90% interval), plot $out/forecast.png"
 	head -3 "$out/forecast.csv"
 fi
+# dit-gen: text to image with the default PixArt model (64x64 emoji),
+# one prompt, then a batch from stdin.
+if command -v dit-gen >/dev/null 2>&1; then
+	dit-gen --seed 1 "a red apple" -o "$out/apple.png"
+	printf 'flag of japan\na rocket\na red heart\ngrinning face\n' |
+		dit-gen --seed 1 -o "$out/emoji_%d.png"
+	echo "images: $out/apple.png, $out/emoji_1.png .. emoji_4.png (flag of japan, a rocket, a red heart, grinning face)"
+fi
 echo "== demo done"
