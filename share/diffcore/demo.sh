@@ -51,5 +51,11 @@ if command -v dit-gen >/dev/null 2>&1; then
 	printf 'flag of japan\na rocket\na red heart\ngrinning face\n' |
 		dit-gen --seed 1 -o "$out/emoji_%d.png"
 	echo "images: $out/apple.png, $out/emoji_1.png .. emoji_4.png (flag of japan, a rocket, a red heart, grinning face)"
+	# a controlled image: the edges of the heart steer "a red apple"
+	ctrl-extract canny "$out/emoji_3.png" -o "$out/heart-edges.png"
+	dit-gen --seed 1 --control "$out/heart-edges.png" "a red apple" -o "$out/apple-heart.png"
+	ctrl-extract canny "$out/apple-heart.png" -o "$out/apple-heart-edges.png"
+	echo "controlled image: $out/apple-heart.png (a red apple following $out/heart-edges.png)"
+	ctrl-extract compare "$out/heart-edges.png" "$out/apple-heart-edges.png"
 fi
 echo "== demo done"
