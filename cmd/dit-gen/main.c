@@ -22,8 +22,10 @@
 
 #include "cli/cli.h"
 #include "io/media.h"
+#include "io/safetensors.h"
 #include "io/stream.h"
 #include "models/dit.h"
+#include "models/pixart.h"
 #include "sched/sched.h"
 
 static const char usage[] =
@@ -34,13 +36,16 @@ static const char usage[] =
 	"          --vae-tiling auto|on|off (auto: above 512x512)\n"
 	"sampling: --steps N (20; lcm 4)  --sampler dpm|ddim|euler|lcm (the model's)\n"
 	"          --cfg G (4.5; lcm 0)  --negative-prompt TEXT (\"\")  --eta E (ddim, 0)\n"
+	"          --null-caption FILE (the original PixArt's y_embedding as the negative)\n"
 	"control:  --control IMG.png  --control-scale S (1.0)\n"
+	"compute:  --precision f32|bf16|int8 (the DiT's linear layers and attention; f32)\n"
 	"output:   -o FILE (PNG; a %d pattern for several prompts)  --latents (tensor stream)\n"
 	"common:   -t/--threads N, --seed N (0), -q/--quiet, -f/--force, -h/--help, --version\n";
 
 enum {
 	OPT_MODEL = DC_OPT_TOOL_BASE, OPT_CONTROLNET, OPT_SIZE, OPT_NOBIN, OPT_TILING, OPT_STEPS,
-	OPT_SAMPLER, OPT_CFG, OPT_NEG, OPT_ETA, OPT_CONTROL, OPT_CSCALE, OPT_LATENTS
+	OPT_SAMPLER, OPT_CFG, OPT_NEG, OPT_ETA, OPT_CONTROL, OPT_CSCALE, OPT_LATENTS,
+	OPT_PREC, OPT_NULLCAP
 };
 
 static const struct option longopts[] = {
@@ -57,6 +62,8 @@ static const struct option longopts[] = {
 	{ "control", required_argument, 0, OPT_CONTROL },
 	{ "control-scale", required_argument, 0, OPT_CSCALE },
 	{ "latents", no_argument, 0, OPT_LATENTS },
+	{ "precision", required_argument, 0, OPT_PREC },
+	{ "null-caption", required_argument, 0, OPT_NULLCAP },
 	DC_CLI_LONGOPTS,
 	{ 0, 0, 0, 0 }
 };
@@ -67,6 +74,56 @@ struct prompt {
 };
 
 static struct dc_cli *cli;
+
+/*
+ * The original PixArt's unconditional caption: the learned y_embedding
+ * [T][dim] of its CaptionEmbedder (key y_embedder.y_embedding in the
+ * official checkpoints, converted to safetensors; y_embedding accepted too),
+ * used with every position attended, as the original sampler does.
+ */
+static enum dc_status load_null_caption(const char *path, int dim, struct dc_dit_text *t)
+{
+	struct dc_safetensors *st;
+	enum dc_status s = dc_safetensors_open(&st, path);
+	if (s)
+		return s;
+	const char *name = "y_embedder.y_embedding";
+	const struct dc_st_tensor *ti = dc_safetensors_find(st, name);
+	if (!ti)
+		ti = dc_safetensors_find(st, name = "y_embedding");
+	if (!ti) {
+		dc_safetensors_close(st);
+		return dc_fail(DC_ENOTFOUND, "no tensor 'y_embedder.y_embedding' or 'y_embedding'");
+	}
+	if (ti->rank != 2 || ti->shape[1] != dim || ti->shape[0] < 1 || ti->shape[0] > 4096) {
+		dc_safetensors_close(st);
+		return dc_fail(DC_EFORMAT, "'%s' must be [tokens][%d] (the model's caption channels)",
+		               name, dim);
+	}
+	int T = (int)ti->shape[0];
+	memset(t, 0, sizeof *t);
+	t->batch = 1;
+	t->len = T;
+	t->dim = dim;
+	t->ids = calloc((size_t)T, sizeof *t->ids);
+	t->mask = malloc((size_t)T);
+	t->embeds = dc_alloc((size_t)T * dim * sizeof *t->embeds);
+	t->ntokens = malloc(sizeof *t->ntokens);
+	t->full_tokens = malloc(sizeof *t->full_tokens);
+	t->truncated = calloc(1, sizeof *t->truncated);
+	if (!t->ids || !t->mask || !t->embeds || !t->ntokens || !t->full_tokens || !t->truncated) {
+		dc_safetensors_close(st);
+		dc_dit_text_release(t);
+		return dc_fail(DC_ENOMEM, "out of memory");
+	}
+	memset(t->mask, 1, (size_t)T);
+	t->ntokens[0] = t->full_tokens[0] = T;
+	s = dc_safetensors_read_f32(st, name, 0, t->embeds, (size_t)T * dim);
+	dc_safetensors_close(st);
+	if (s)
+		dc_dit_text_release(t);
+	return s;
+}
 
 /* ---- options -------------------------------------------------------------------- */
 
@@ -223,6 +280,9 @@ static int on_step(void *user, int step, int steps, double t, const float *lat)
 int main(int argc, char **argv)
 {
 	cli = dc_cli_init("dit-gen", usage);
+	enum dc_precision prec = DC_PREC_F32;
+	const char *null_caption = NULL;
+	int negative_given = 0;
 	const char *model = NULL, *controlnet = NULL, *control_path = NULL, *negative = "";
 	const char *sampler = NULL;
 	int latents_mode = 0, steps_given = 0, cfg_given = 0, c;
@@ -257,11 +317,22 @@ int main(int argc, char **argv)
 			p.guidance = (float)dc_cli_double("cfg", optarg, 0, 100);
 			cfg_given = 1;
 			break;
-		case OPT_NEG: negative = optarg; break;
+		case OPT_NEG: negative = optarg; negative_given = 1; break;
+		case OPT_NULLCAP: null_caption = optarg; break;
 		case OPT_ETA: p.eta = (float)dc_cli_double("eta", optarg, 0, 1); break;
 		case OPT_CONTROL: control_path = optarg; break;
 		case OPT_CSCALE: p.control_scale = (float)dc_cli_double("control-scale", optarg, 0, 100); break;
 		case OPT_LATENTS: latents_mode = 1; break;
+		case OPT_PREC:
+			if (!strcmp(optarg, "f32"))
+				prec = DC_PREC_F32;
+			else if (!strcmp(optarg, "bf16"))
+				prec = DC_PREC_BF16;
+			else if (!strcmp(optarg, "int8"))
+				prec = DC_PREC_INT8;
+			else
+				dc_usage_error("--precision: '%s' is not f32, bf16 or int8", optarg);
+			break;
 		default: dc_cli_option(cli, c, optarg);
 		}
 	}
@@ -269,6 +340,8 @@ int main(int argc, char **argv)
 		dc_usage_error("one PROMPT at a time (quote it; several prompts go one per line on stdin)");
 	if (controlnet && !control_path)
 		dc_usage_error("--controlnet needs --control IMG.png");
+	if (null_caption && negative_given)
+		dc_usage_error("--null-caption and --negative-prompt exclude each other");
 	uint64_t seed0 = cli->seed_given ? cli->seed : 0;
 
 	/* prompts */
@@ -333,6 +406,12 @@ int main(int argc, char **argv)
 		       model);
 	if (controlnet && (st = dc_dit_set_controlnet(d, controlnet)))
 		dc_die_status(st, "cannot load ControlNet '%s'", controlnet);
+	if (prec != DC_PREC_F32) {
+		struct dc_pixart_control *ctl = dc_dit_controlnet(d);
+		if ((st = dc_pixart_set_precision(dc_dit_transformer(d), prec)) ||
+		    (ctl && (st = dc_pixart_control_set_precision(ctl, prec))))
+			dc_die_status(st, "cannot set precision");
+	}
 	if (control_path && !info->control_blocks)
 		dc_die("--control needs a ControlNet-Transformer: give --controlnet DIR (the model "
 		       "'%s' has no controlnet/)", model);
@@ -352,9 +431,13 @@ int main(int argc, char **argv)
 		dc_die_status(st, "bad --size");
 	int cfg = p.guidance > 1.0f;
 
-	/* the negative prompt, encoded once */
+	/* the negative prompt, encoded once; or the original PixArt null caption */
 	struct dc_dit_text unc = { 0 };
-	if (cfg) {
+	if (cfg && null_caption) {
+		if ((st = load_null_caption(null_caption, info->text_dim, &unc)))
+			dc_die_status(st, "--null-caption '%s'", null_caption);
+		negative = "(null caption)";
+	} else if (cfg) {
 		if ((st = dc_dit_encode_text(d, 1, &negative, 0, &unc)))
 			dc_die_status(st, "negative prompt");
 		if (unc.truncated[0])

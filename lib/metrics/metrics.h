@@ -136,6 +136,32 @@ enum dc_status dc_psnr(const float *a, const float *b, size_t n, double data_ran
 enum dc_status dc_miou(const uint32_t *ref, const uint32_t *cand, size_t n, long long ignore,
                        double *out, size_t *nclasses);
 
+/* ---- feature distributions (frechet.c) ---------------------------------------- */
+
+/*
+ * mu[d] = x.mean(0), cov[d][d] = np.cov(x, rowvar=False) (divisor n - 1)
+ * of n >= 2 rows x[n][d].
+ */
+enum dc_status dc_mean_cov(const double *x, size_t n, int d, double *mu, double *cov);
+
+/*
+ * Frechet distance of N(mu1, s1) and N(mu2, s2), the FID formula
+ * (pytorch-fid calculate_frechet_distance):
+ *   |mu1 - mu2|^2 + Tr(s1 + s2 - 2 (s1 s2)^(1/2)),
+ * with Tr (s1 s2)^(1/2) = Tr (s1^(1/2) s2 s1^(1/2))^(1/2) from two
+ * symmetric Jacobi eigendecompositions (negative eigenvalues clamped to 0,
+ * so singular covariances are fine; the result is clamped at 0).  Agrees
+ * with scipy.linalg.sqrtm's value to 1e-9 relative where that is well
+ * conditioned (tests/golden/make_frechet.py).  O(d^3): for d up to a few
+ * hundred.
+ */
+enum dc_status dc_frechet(const double *mu1, const double *s1, const double *mu2,
+                          const double *s2, int d, double *out);
+
+/* dc_mean_cov of both sets [n1][d], [n2][d] then dc_frechet. */
+enum dc_status dc_frechet_features(const double *x1, size_t n1, const double *x2, size_t n2,
+                                   int d, double *out);
+
 /* ---- music controls --------------------------------------------------------- */
 
 /*

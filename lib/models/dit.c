@@ -1355,6 +1355,7 @@ enum dc_status dc_dit_generate(struct dc_dit *d, const struct dc_dit_params *p,
 		in.control = d->ctl;
 		in.control_latents = ctl_in;
 		in.control_scale = p->control_scale;
+		in.control_skip = p->control_skip;
 	}
 	for (int i = 0; i < steps; i++) {
 		for (int b = 0; b < n; b++) {

@@ -215,6 +215,8 @@ struct dc_dit_params {
 	float guidance;           /* 4.5; <= 1: no CFG (one transformer call per step) */
 	float eta;                /* DDIM's eta (0) */
 	float control_scale;      /* 1.0; multiplies the ControlNet's residuals */
+	const unsigned char *control_skip; /* NULL, or per control block 0 run / 1 zero
+	                             residual / 2 bypass (dc_pixart_input.control_skip) */
 	int vae_tiling;           /* -1 (default): tiled above 512x512 generated pixels; 0 off; 1 on */
 	int max_tokens;           /* 0: the pipeline's (120 / 300) */
 	dc_dit_step_fn progress;  /* may be NULL */

@@ -7,7 +7,12 @@
  * through one GEMM per linear layer.  Attention runs per batch element
  * through dc_attention_forward, q/k/v read strided out of one [B*N][3D]
  * buffer.  Block weights are resolved per forward: f32 tensors in place
- * (mmap), others converted into one per-block f32 buffer.
+ * (mmap), others converted into one per-block f32 buffer; or, after
+ * dc_pixart_set_precision(BF16 | INT8), every block's linear layers are
+ * packed once (struct pblock: q/k/v fused into one [3D][D] matrix, cross
+ * k/v into one [2D][D]) and run through dc_gemm_wpack with the bias added
+ * in its epilogue; the attention of packed blocks runs in bf16 too
+ * (dc_attention_forward_bf16, scratch borrowed from the FF buffer).
  */
 #include <math.h>
 #include <stdint.h>
@@ -124,6 +129,9 @@ struct dc_pixart {
 
 	float *pos;                 /* cached position embedding [gh*gw][D] */
 	int pos_gh, pos_gw;
+
+	enum dc_precision prec;
+	struct pblock *pb;          /* [layers] packed blocks; NULL at f32 */
 };
 
 struct dc_pixart_control {
@@ -132,6 +140,8 @@ struct dc_pixart_control {
 	struct blocksrc blocks;
 	int need_buf;
 	float *proj;                /* before_proj (W, b), then K after_proj (W, b) */
+	enum dc_precision prec;
+	struct pblock *pb;          /* [K] packed blocks; NULL at f32 */
 };
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -249,6 +259,177 @@ static size_t block_numel(int64_t D, int64_t F)
 	for (int j = 0; j < ns; j++)
 		n += spec_numel(&sp[j]);
 	return n;
+}
+
+/* ---- packed blocks (bf16 / int8) --------------------------------------------- */
+
+/* One block's linear layers packed for dc_gemm_wpack, and its vectors in f32:
+ * vec = sst[6D] | q,k,v bias[3D] | o[D] | cq[D] | ck,cv[2D] | co[D] | f1[F] | f2[D] */
+enum { P_QKV, P_O, P_CQ, P_CKV, P_CO, P_F1, P_F2, P_N };
+
+struct pblock {
+	struct dc_wpack w[P_N];
+	float *vec;
+};
+
+static size_t pblock_vec_floats(int64_t D, int64_t F)
+{
+	return (size_t)(16 * D + F);
+}
+
+/* Where field f (a W_* index) lives in a packed block: a matrix pack and
+ * its first row (return 1), or an offset into vec (return 0). */
+static int pblock_where(int f, int64_t D, int64_t F, int *pack, int64_t *at)
+{
+	static const struct { int pack, rows_d; } mat[W_NF] = {
+		[W_Q] = { P_QKV, 0 }, [W_K] = { P_QKV, 1 }, [W_V] = { P_QKV, 2 },
+		[W_O] = { P_O, 0 }, [W_CQ] = { P_CQ, 0 }, [W_CK] = { P_CKV, 0 },
+		[W_CV] = { P_CKV, 1 }, [W_CO] = { P_CO, 0 }, [W_F1] = { P_F1, 0 },
+		[W_F2] = { P_F2, 0 },
+	};
+	switch (f) {
+	case W_Q: case W_K: case W_V: case W_O: case W_CQ: case W_CK: case W_CV: case W_CO:
+	case W_F1: case W_F2:
+		*pack = mat[f].pack;
+		*at = mat[f].rows_d * D;
+		return 1;
+	case W_SST: *at = 0; return 0;
+	case W_QB: *at = 6 * D; return 0;
+	case W_KB: *at = 7 * D; return 0;
+	case W_VB: *at = 8 * D; return 0;
+	case W_OB: *at = 9 * D; return 0;
+	case W_CQB: *at = 10 * D; return 0;
+	case W_CKB: *at = 11 * D; return 0;
+	case W_CVB: *at = 12 * D; return 0;
+	case W_COB: *at = 13 * D; return 0;
+	case W_F1B: *at = 14 * D; return 0;
+	default: *at = 14 * D + F; return 0;   /* W_F2B */
+	}
+}
+
+/* w[] for a packed block: the vectors (biases, fused q|k|v and k|v
+ * biases contiguous); the matrix fields stay NULL. */
+static void pblock_fields(const struct pblock *pb, int64_t D, int64_t F, const float **w)
+{
+	for (int f = 0; f < W_NF; f++) {
+		int pk;
+		int64_t at;
+		w[f] = pblock_where(f, D, F, &pk, &at) ? NULL : pb->vec + at;
+	}
+}
+
+static void pblocks_free(struct pblock *pb, int n)
+{
+	if (!pb)
+		return;
+	for (int i = 0; i < n; i++) {
+		for (int j = 0; j < P_N; j++)
+			dc_wpack_release(&pb[i].w[j]);
+		dc_free(pb[i].vec);
+	}
+	free(pb);
+}
+
+/* Rows [r0, r0+rows) of a stored matrix (its row length K) into pack w at
+ * row w0, converting through f32 in slices where the dtype asks for it. */
+static enum dc_status pack_rows(struct dc_wpack *w, int64_t w0, const struct blocksrc *src,
+                                const char *name, const float *owned,
+                                const struct dc_st_tensor *t, int64_t r0, int64_t rows,
+                                int64_t K, float *tmp, int64_t tmp_rows)
+{
+	if (owned)
+		return dc_wpack_set_f32(w, (int)w0, (int)rows, owned + r0 * K, (size_t)K);
+	if (t->dtype == DC_F32)
+		return dc_wpack_set_f32(w, (int)w0, (int)rows,
+		                        (const float *)((const char *)t->data + r0 * K * 4), (size_t)K);
+	if (t->dtype == DC_BF16)
+		return dc_wpack_set_bf16(w, (int)w0, (int)rows, (const char *)t->data + r0 * K * 2,
+		                         (size_t)K);
+	for (int64_t r = 0; r < rows; r += tmp_rows) {
+		int64_t n = rows - r < tmp_rows ? rows - r : tmp_rows;
+		enum dc_status s = dc_model_read_f32(src->m, name, (size_t)((r0 + r) * K), tmp,
+		                                     (size_t)(n * K));
+		if (s || (s = dc_wpack_set_f32(w, (int)(w0 + r), (int)n, tmp, (size_t)K)))
+			return s;
+	}
+	return DC_OK;
+}
+
+/* Pack blocks 0..n-1 of a source into *out (NULL for DC_PREC_F32). */
+static enum dc_status pack_blocks(const struct blocksrc *src, int64_t D, int64_t F,
+                                  enum dc_precision prec, struct pblock **out)
+{
+	*out = NULL;
+	if (prec == DC_PREC_F32)
+		return DC_OK;
+	if (prec != DC_PREC_BF16 && prec != DC_PREC_INT8)
+		return dc_fail(DC_EINVAL, "pixart: unknown precision %d", (int)prec);
+	struct pblock *pb = calloc((size_t)src->n, sizeof *pb);
+	int64_t tmp_rows = 64;
+	float *tmp = dc_alloc((size_t)(tmp_rows * (D > F ? D : F)) * sizeof(float));
+	if (!pb || !tmp) {
+		free(pb);
+		dc_free(tmp);
+		return dc_fail(DC_ENOMEM, "pixart: out of memory");
+	}
+	static const int nk[P_N][2] = { /* rows, cols in units of D (F = -1) */
+		[P_QKV] = { 3, 1 }, [P_O] = { 1, 1 }, [P_CQ] = { 1, 1 }, [P_CKV] = { 2, 1 },
+		[P_CO] = { 1, 1 }, [P_F1] = { -1, 1 }, [P_F2] = { 1, -1 },
+	};
+	struct wspec sp[32];
+	int ns = block_specs(src->scheme, D, F, sp);
+	enum dc_status s = DC_OK;
+	char name[160];
+	for (int i = 0; i < src->n && !s; i++) {
+		struct pblock *b = &pb[i];
+		for (int j = 0; j < P_N && !s; j++)
+			s = dc_wpack_init(&b->w[j], prec, (int)(nk[j][0] < 0 ? F : nk[j][0] * D),
+			                  (int)(nk[j][1] < 0 ? F : nk[j][1] * D));
+		if (s)
+			break;
+		b->vec = dc_alloc(pblock_vec_floats(D, F) * sizeof(float));
+		if (!b->vec) {
+			s = dc_fail(DC_ENOMEM, "pixart: out of memory");
+			break;
+		}
+		size_t off = 0;
+		for (int j = 0; j < ns && !s; j++) {
+			size_t n = spec_numel(&sp[j]);
+			const float *owned = src->owned ? src->owned[i] + off : NULL;
+			const struct dc_st_tensor *t = NULL;
+			off += n;
+			if (!owned) {
+				snprintf(name, sizeof name, src->fmt, i);
+				strncat(name, sp[j].suffix, sizeof name - strlen(name) - 1);
+				if (!(t = dc_model_find(src->m, name))) {
+					s = dc_fail(DC_ENOTFOUND, "no tensor '%s'", name);
+					break;
+				}
+			}
+			int64_t rows = sp[j].shape[0] / sp[j].nf;
+			for (int f = 0; f < sp[j].nf && !s; f++) {
+				int pk;
+				int64_t at;
+				if (pblock_where(sp[j].field[f], D, F, &pk, &at)) {
+					s = pack_rows(&b->w[pk], at, src, name, owned, t, f * rows, rows,
+					              sp[j].shape[1], tmp, tmp_rows);
+				} else if (owned) {   /* a bias slice, or the [6][D] table */
+					memcpy(b->vec + at, owned + f * (n / sp[j].nf),
+					       n / sp[j].nf * sizeof(float));
+				} else {
+					s = dc_model_read_f32(src->m, name, f * (n / sp[j].nf), b->vec + at,
+					                      n / sp[j].nf);
+				}
+			}
+		}
+	}
+	dc_free(tmp);
+	if (s) {
+		pblocks_free(pb, src->n);
+		return s;
+	}
+	*out = pb;
+	return DC_OK;
 }
 
 /* ---- non-block weights ----------------------------------------------------- */
@@ -522,6 +703,7 @@ void dc_pixart_free(struct dc_pixart *p)
 			dc_free(p->owned_blocks[i]);
 		free(p->owned_blocks);
 	}
+	pblocks_free(p->pb, p->cfg.layers);
 	dc_free(p->blockbuf);
 	dc_free(p->small);
 	dc_free(p->pos);
@@ -532,6 +714,30 @@ void dc_pixart_free(struct dc_pixart *p)
 const struct dc_pixart_config *dc_pixart_config(const struct dc_pixart *pix)
 {
 	return &pix->cfg;
+}
+
+enum dc_status dc_pixart_set_precision(struct dc_pixart *p, enum dc_precision prec)
+{
+	struct pblock *pb;
+	if (prec == p->prec)
+		return DC_OK;
+	enum dc_status s = pack_blocks(&p->blocks, p->cfg.hidden, p->cfg.ff, prec, &pb);
+	if (s)
+		return s;
+	pblocks_free(p->pb, p->cfg.layers);
+	p->pb = pb;
+	p->prec = prec;
+	if (pb) {   /* the f32 block buffer is needed no more (a control's f32
+	             * blocks get it back on demand) */
+		dc_free(p->blockbuf);
+		p->blockbuf = NULL;
+	}
+	return DC_OK;
+}
+
+enum dc_precision dc_pixart_precision(const struct dc_pixart *p)
+{
+	return p->prec;
 }
 
 /* ---- control ------------------------------------------------------------------ */
@@ -610,6 +816,7 @@ void dc_pixart_control_free(struct dc_pixart_control *c)
 {
 	if (!c)
 		return;
+	pblocks_free(c->pb, c->blocks.n);
 	dc_free(c->proj);
 	dc_model_free(c->model);
 	free(c);
@@ -618,6 +825,21 @@ void dc_pixart_control_free(struct dc_pixart_control *c)
 int dc_pixart_control_blocks(const struct dc_pixart_control *c)
 {
 	return c->blocks.n;
+}
+
+enum dc_status dc_pixart_control_set_precision(struct dc_pixart_control *c,
+                                               enum dc_precision prec)
+{
+	struct pblock *pb;
+	if (prec == c->prec)
+		return DC_OK;
+	enum dc_status s = pack_blocks(&c->blocks, c->base->cfg.hidden, c->base->cfg.ff, prec, &pb);
+	if (s)
+		return s;
+	pblocks_free(c->pb, c->blocks.n);
+	c->pb = pb;
+	c->prec = prec;
+	return DC_OK;
 }
 
 /* ---- kernels ---------------------------------------------------------------------- */
@@ -727,9 +949,40 @@ struct fwd {
 	const unsigned char **kv;   /* per batch: key_valid or NULL */
 };
 
-/* One BasicTransformerBlock (ada_norm_single) on f->x. */
-static void block_forward(struct fwd *f, const float **w, const float *t6, float *x)
+/* y (ldy) = x . W^T + b (+ y): the packed matrix pw when there is one,
+ * else the f32 W */
+static void plin(float *y, int ldy, const float *x, int ldx, const struct dc_wpack *pw,
+                 const float *W, const float *b, int N, int IC, int OC, int accumulate)
 {
+	if (pw)
+		dc_gemm_wpack(y, ldy, x, ldx, pw, b, N, accumulate, 0);
+	else
+		lin(y, ldy, x, ldx, W, b, N, IC, OC, accumulate);
+}
+
+/* Attention of one batch element: f32, or for a packed block both products
+ * in bf16 with f->ff (free until the feed-forward) as the scratch for the
+ * bf16 copies of k and v, when it is large enough (else f32). */
+static void attend(const struct fwd *f, int packed, float *out, const float *q, int ldq,
+                   const float *k, const float *v, int ldkv, int N, int M,
+                   const unsigned char *kv)
+{
+	size_t need = packed ? dc_attention_bf16_scratch(M, f->H, f->Dh) : 0;
+	if (need && need <= (size_t)f->B * f->N * f->F * sizeof(float))
+		dc_attention_forward_bf16(out, f->D, q, ldq, k, ldkv, v, ldkv, N, M, f->H, f->Dh, 0,
+		                          NULL, kv, f->ff);
+	else
+		dc_attention_forward(out, f->D, q, ldq, k, ldkv, v, ldkv, N, M, f->H, f->Dh, 0,
+		                     NULL, kv);
+}
+
+/* One BasicTransformerBlock (ada_norm_single) on x: f32 weights w, or the
+ * packed block pb (then w holds its vectors, see pblock_fields). */
+static void block_forward(struct fwd *f, const float **w, const struct pblock *pb,
+                          const float *t6, float *x)
+{
+	const struct dc_wpack *pw = pb ? pb->w : NULL;
+#define PW(i) (pw ? &pw[i] : NULL)
 	int B = f->B, N = f->N, D = f->D, T = f->T, F = f->F;
 	int BN = B * N;
 	size_t ms = 6 * (size_t)D;
@@ -740,33 +993,42 @@ static void block_forward(struct fwd *f, const float **w, const float *t6, float
 	const float *m = f->mod;
 
 	ln_mod(f->h, x, m, m + D, ms, B, N, D, f->p->cfg.norm_eps);
-	lin(f->qkv, 3 * D, f->h, D, w[W_Q], w[W_QB], BN, D, D, 0);
-	lin(f->qkv + D, 3 * D, f->h, D, w[W_K], w[W_KB], BN, D, D, 0);
-	lin(f->qkv + 2 * D, 3 * D, f->h, D, w[W_V], w[W_VB], BN, D, D, 0);
+	if (pw) {   /* fused q|k|v, biases contiguous */
+		dc_gemm_wpack(f->qkv, 3 * D, f->h, D, &pw[P_QKV], w[W_QB], BN, 0, 0);
+	} else {
+		lin(f->qkv, 3 * D, f->h, D, w[W_Q], w[W_QB], BN, D, D, 0);
+		lin(f->qkv + D, 3 * D, f->h, D, w[W_K], w[W_KB], BN, D, D, 0);
+		lin(f->qkv + 2 * D, 3 * D, f->h, D, w[W_V], w[W_VB], BN, D, D, 0);
+	}
 	for (int b = 0; b < B; b++) {
 		const float *q = f->qkv + (size_t)b * N * 3 * D;
-		dc_attention_forward(f->att + (size_t)b * N * D, D, q, 3 * D, q + D, 3 * D,
-		                     q + 2 * D, 3 * D, N, N, f->H, f->Dh, 0, NULL, NULL);
+		attend(f, pb != NULL, f->att + (size_t)b * N * D, q, 3 * D, q + D, q + 2 * D, 3 * D,
+		       N, N, NULL);
 	}
-	lin(f->h, D, f->att, D, w[W_O], w[W_OB], BN, D, D, 0);
+	plin(f->h, D, f->att, D, PW(P_O), w[W_O], w[W_OB], BN, D, D, 0);
 	gated_add(x, f->h, m + 2 * D, ms, B, N, D);
 
 	/* cross-attention: no norm, no gate */
-	lin(f->qkv, D, x, D, w[W_CQ], w[W_CQB], BN, D, D, 0);
-	lin(f->ckv, 2 * D, f->y, D, w[W_CK], w[W_CKB], B * T, D, D, 0);
-	lin(f->ckv + D, 2 * D, f->y, D, w[W_CV], w[W_CVB], B * T, D, D, 0);
+	plin(f->qkv, D, x, D, PW(P_CQ), w[W_CQ], w[W_CQB], BN, D, D, 0);
+	if (pw) {   /* fused k|v */
+		dc_gemm_wpack(f->ckv, 2 * D, f->y, D, &pw[P_CKV], w[W_CKB], B * T, 0, 0);
+	} else {
+		lin(f->ckv, 2 * D, f->y, D, w[W_CK], w[W_CKB], B * T, D, D, 0);
+		lin(f->ckv + D, 2 * D, f->y, D, w[W_CV], w[W_CVB], B * T, D, D, 0);
+	}
 	for (int b = 0; b < B; b++) {
 		const float *kv = f->ckv + (size_t)b * T * 2 * D;
-		dc_attention_forward(f->att + (size_t)b * N * D, D, f->qkv + (size_t)b * N * D, D,
-		                     kv, 2 * D, kv + D, 2 * D, N, T, f->H, f->Dh, 0, NULL, f->kv[b]);
+		attend(f, pb != NULL, f->att + (size_t)b * N * D, f->qkv + (size_t)b * N * D, D, kv,
+		       kv + D, 2 * D, N, T, f->kv[b]);
 	}
-	lin(x, D, f->att, D, w[W_CO], w[W_COB], BN, D, D, 1);
+	plin(x, D, f->att, D, PW(P_CO), w[W_CO], w[W_COB], BN, D, D, 1);
 
 	ln_mod(f->h, x, m + 3 * D, m + 4 * D, ms, B, N, D, f->p->cfg.norm_eps);
-	lin(f->ff, F, f->h, D, w[W_F1], w[W_F1B], BN, D, F, 0);
+	plin(f->ff, F, f->h, D, PW(P_F1), w[W_F1], w[W_F1B], BN, D, F, 0);
 	dc_gelu_tanh_forward(f->ff, f->ff, (size_t)BN * F);
-	lin(f->h, D, f->ff, F, w[W_F2], w[W_F2B], BN, F, D, 0);
+	plin(f->h, D, f->ff, F, PW(P_F2), w[W_F2], w[W_F2B], BN, F, D, 0);
 	gated_add(x, f->h, m + 5 * D, ms, B, N, D);
+#undef PW
 }
 
 /* Patch embedding: x[B*N][D] = conv(lat) + bias + pos. */
@@ -877,6 +1139,10 @@ enum dc_status dc_pixart_forward(struct dc_pixart *p, const struct dc_pixart_inp
 	if (ctl && (ctl->base != p || !in->control_latents))
 		return dc_fail(DC_EINVAL, "pixart: control given without its latents or for "
 		               "another base model");
+	for (int k = 0; ctl && in->control_skip && k < ctl->blocks.n; k++)
+		if (in->control_skip[k] > 2)
+			return dc_fail(DC_EINVAL, "pixart: control_skip[%d] is %d (0 run, 1 zero "
+			               "residual, 2 bypass)", k, in->control_skip[k]);
 	int B = in->batch, T = in->text_len, D = c->hidden, P = c->patch;
 	int gh = in->height / P, gw = in->width / P, N = gh * gw;
 
@@ -891,7 +1157,7 @@ enum dc_status dc_pixart_forward(struct dc_pixart *p, const struct dc_pixart_inp
 		mark = a->used;
 	}
 	if (!p->blockbuf) {
-		int need = p->need_buf || (ctl && ctl->need_buf);
+		int need = (p->need_buf && !p->pb) || (ctl && ctl->need_buf && !ctl->pb);
 		if (need) {
 			p->blockbuf = dc_alloc(p->block_floats * sizeof(float));
 			if (!p->blockbuf) {
@@ -998,20 +1264,32 @@ enum dc_status dc_pixart_forward(struct dc_pixart *p, const struct dc_pixart_inp
 				for (size_t k = 0; k < n; k++)
 					cst[k] = f.x[k] + f.h[k];
 			}
-			if ((s = block_get(&ctl->blocks, i - 1, D, c->ff, p->blockbuf, w)))
+			/* control_skip: 1 adds nothing, 2 also leaves cst as it is */
+			int skip = in->control_skip ? in->control_skip[i - 1] : 0;
+			const struct pblock *cb = ctl->pb ? &ctl->pb[i - 1] : NULL;
+			if (skip == 2)
+				;
+			else if (cb)
+				pblock_fields(cb, D, c->ff, w);
+			else if ((s = block_get(&ctl->blocks, i - 1, D, c->ff, p->blockbuf, w)))
 				goto done;
-			block_forward(&f, w, t6, cst);
+			if (skip != 2)
+				block_forward(&f, w, cb, t6, cst);
 			const float *aw = ctl->proj + per * (size_t)i;
-			lin(f.h, D, cst, D, aw, aw + (size_t)D * D, B * N, D, D, 0);
+			if (!skip)
+				lin(f.h, D, cst, D, aw, aw + (size_t)D * D, B * N, D, D, 0);
 			float sc = in->control_scale;
-			size_t n = (size_t)B * N * D;
+			size_t n = skip ? 0 : (size_t)B * N * D;
 			#pragma omp parallel for num_threads(nthr(n)) schedule(static)
 			for (size_t k = 0; k < n; k++)
 				f.x[k] += sc * f.h[k];
 		}
-		if ((s = block_get(&p->blocks, i, D, c->ff, p->blockbuf, w)))
+		const struct pblock *pb = p->pb ? &p->pb[i] : NULL;
+		if (pb)
+			pblock_fields(pb, D, c->ff, w);
+		else if ((s = block_get(&p->blocks, i, D, c->ff, p->blockbuf, w)))
 			goto done;
-		block_forward(&f, w, t6, f.x);
+		block_forward(&f, w, pb, t6, f.x);
 	}
 
 	/* 5. final layer: LN, modulate with scale_shift_table + temb, proj_out */

@@ -40,6 +40,7 @@
 
 #include "../core/core.h"
 #include "../io/safetensors.h"
+#include "../ops/ops.h"   /* enum dc_precision */
 
 #ifdef __cplusplus
 extern "C" {
@@ -133,6 +134,13 @@ struct dc_pixart_input {
 	const struct dc_pixart_control *control; /* NULL: no control */
 	const float *control_latents;    /* [B][in_channels][height][width] */
 	float control_scale;
+	/* Per control block k (dc_pixart_control_blocks entries), for probing
+	 * (relevance-score): 0 run; 1 zero its residual (the block runs, the
+	 * control stream flows on, after_proj_k is not added); 2 bypass (the
+	 * block does not run: the control stream passes it unchanged and
+	 * nothing is added before base block k+1).  NULL: run all.  Another
+	 * value: DC_EINVAL. */
+	const unsigned char *control_skip;
 };
 
 /* Bytes of scratch arena one forward with these sizes needs. */
@@ -149,6 +157,33 @@ size_t dc_pixart_scratch_bytes(const struct dc_pixart *pix, int batch, int heigh
  */
 enum dc_status dc_pixart_forward(struct dc_pixart *pix, const struct dc_pixart_input *in,
                                  float *out, struct dc_arena *scratch);
+
+/*
+ * Precision of the transformer blocks' linear layers (self-attention q/k/v
+ * and out, cross-attention q, k/v and out, feed-forward) and, for BF16 and
+ * INT8, of the blocks' attention products q.k^T and P.v (bf16 operands, f32
+ * sums; dc_attention_forward_bf16); the embedders, caption projection,
+ * adaLN, final layer, control before/after projections, norms and softmax
+ * stay f32:
+ *   DC_PREC_F32   the default: weights used in place (or converted per block)
+ *   DC_PREC_BF16  weights packed once, here, into bf16 panels (from f32 by
+ *                 rounding to nearest even, from a bf16 checkpoint bit for
+ *                 bit); activations rounded to bf16 at each GEMM, products
+ *                 summed in f32 (dc_gemm_wpack; AVX512-BF16 when present)
+ *   DC_PREC_INT8  weights stored int8 with one f32 scale per output channel
+ *                 (symmetric, max|w|/127), widened to bf16 inside the GEMM
+ * Packed sizes for PixArt-XL's 28 blocks: 1.19 GB bf16, 0.60 GB int8
+ * (the f32 blocks are 2.38 GB); the checkpoint itself stays mapped, and
+ * setting DC_PREC_F32 frees the packed copy.  The packing uses dc_threads()
+ * threads and takes 1-2 s for PixArt-XL.  Call between forwards,
+ * never during one.  Errors: DC_ENOMEM, DC_EINVAL (int8 of a non-finite
+ * weight), read errors of the checkpoint; on error the previous precision
+ * is kept.  A control has its own setting (its blocks only).
+ */
+enum dc_status dc_pixart_set_precision(struct dc_pixart *pix, enum dc_precision prec);
+enum dc_precision dc_pixart_precision(const struct dc_pixart *pix);
+enum dc_status dc_pixart_control_set_precision(struct dc_pixart_control *ctl,
+                                               enum dc_precision prec);
 
 #ifdef __cplusplus
 }

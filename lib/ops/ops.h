@@ -97,6 +97,78 @@ void dc_conv2d_forward(float *y, const float *x, const float *W, const float *b,
                        int sh, int sw, int ph, int pw, int dh, int dw, int groups,
                        float *scratch);
 
+/* ---- bf16 / int8 packed-weight GEMM and bf16 attention (gemm_bf16.c, attention_bf16.c) */
+
+/*
+ * Reduced-precision inference GEMM: weights W[n][k] (nn.Linear layout) are
+ * packed once into bf16 panels, or int8 with one f32 scale per row (W[r][:]
+ * ~ scale[r] * q, scale = max|W[r][:]| / 127, symmetric, round to nearest);
+ * activations stay f32 in memory and are rounded to bf16 (nearest even, as
+ * torch) inside the GEMM; products accumulate in f32.  Uses AVX512-BF16
+ * (vdpbf16ps) when the CPU has it, else portable C with the same sums.
+ */
+enum dc_precision { DC_PREC_F32 = 0, DC_PREC_BF16 = 1, DC_PREC_INT8 = 2 };
+
+struct dc_wpack {
+	enum dc_precision prec;  /* DC_PREC_BF16 or DC_PREC_INT8 */
+	int n, k;                /* logical W[n][k] */
+	int kp, np;              /* k pairs ceil(k/2); 64-row panels ceil(n/64) */
+	void *data;              /* owned: packed panels (layout in gemm_bf16.c) */
+	float *scale;            /* owned, int8 only: [np*64] per-row scales */
+};
+
+/* Bytes of packed data for an n x k matrix (0 on bad arguments or overflow). */
+size_t dc_wpack_bytes(enum dc_precision prec, int n, int k);
+/* Allocate a zeroed pack (DC_EINVAL, DC_EOVERFLOW, DC_ENOMEM); release it
+ * with dc_wpack_release (also safe on a zeroed or released struct). */
+enum dc_status dc_wpack_init(struct dc_wpack *w, enum dc_precision prec, int n, int k);
+void dc_wpack_release(struct dc_wpack *w);
+/*
+ * Fill rows row0..row0+nrows-1 from src[nrows][ld] (f32, or bf16 bits that
+ * may be unaligned, e.g. in a mapped checkpoint: copied exactly into a bf16
+ * pack).  int8 rows are quantised here (a non-finite weight: DC_EINVAL).
+ * Different calls may fill different rows; one call at a time per pack.
+ */
+enum dc_status dc_wpack_set_f32(struct dc_wpack *w, int row0, int nrows, const float *src,
+                                size_t ld);
+enum dc_status dc_wpack_set_bf16(struct dc_wpack *w, int row0, int nrows, const void *src,
+                                 size_t ld);
+/* The weights row `row` stands for, dst[k] (bf16 value, or scale * q). */
+void dc_wpack_get_f32(const struct dc_wpack *w, int row, float *dst);
+
+/*
+ * C[m][n] = (accumulate ? C : 0) + bf16(A)[m][k] . W^T + bias[n]
+ * A has row stride lda, C ldc (C must not overlap A); bias is NULL or [n].
+ * nthreads <= 0 means dc_threads(); results do not depend on it.
+ */
+void dc_gemm_wpack(float *C, int ldc, const float *A, int lda, const struct dc_wpack *W,
+                   const float *bias, int m, int accumulate, int nthreads);
+
+/* 1 if dc_gemm_wpack runs the AVX512-BF16 kernel, 0 for portable C.
+ * dc_bf16_allow_hw(0) forces portable C (tests, comparisons), (1) restores
+ * detection; do not call it while a GEMM runs. */
+int dc_bf16_hw(void);
+void dc_bf16_allow_hw(int allow);
+
+/*
+ * dc_attention_forward (same arguments and result, up to rounding) with
+ * q.k^T and P.v in bf16 (inputs rounded to nearest even, f32 sums; the
+ * softmax stays f32) on AVX512-BF16 CPUs (attention_bf16.c).  `scratch`
+ * holds dc_attention_bf16_scratch(M, H, D) bytes (bf16 copies of k and
+ * v^T; any alignment); with scratch NULL, D > 128 or no AVX512-BF16 it
+ * runs dc_attention_forward in f32.  dc_attention_bf16_hw(D) says which.
+ */
+size_t dc_attention_bf16_scratch(int M, int H, int D);   /* 0 on overflow */
+int dc_attention_bf16_hw(int D);
+void dc_attention_forward_bf16(float *out, int ldo,
+                               const float *q, int ldq, const float *k, int ldk,
+                               const float *v, int ldv,
+                               int N, int M, int H, int D, float scale,
+                               const float *mask, const unsigned char *key_valid,
+                               void *scratch);
+
+/* ---- end of bf16 / int8 GEMM and bf16 attention --------------------------------- */
+
 #ifdef __cplusplus
 }
 #endif

@@ -58,4 +58,11 @@ if command -v dit-gen >/dev/null 2>&1; then
 	echo "controlled image: $out/apple-heart.png (a red apple following $out/heart-edges.png)"
 	ctrl-extract compare "$out/heart-edges.png" "$out/apple-heart-edges.png"
 fi
+# relevance-score: how much each of the default ControlNet's 4 blocks matters
+# (a reduced evaluation set: 8 items, 10 steps)
+if command -v relevance-score >/dev/null 2>&1; then
+	relevance-score -q --count 8 --steps 10 -o "$out/relevance.tsv" --chart "$out/relevance.png"
+	echo "relevance scores: $out/relevance.tsv, chart $out/relevance.png"
+	cat "$out/relevance.tsv"
+fi
 echo "== demo done"

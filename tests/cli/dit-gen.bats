@@ -66,6 +66,15 @@ meanrgb() {
 		awk '{ for (i = 1; i <= NF; i++) s[k++ % 3] += $i } END { print s[0] * 3 / k, s[1] * 3 / k, s[2] * 3 / k }'
 }
 
+# meanabs A.png B.png: the mean absolute difference of two same-size 8-bit PNGs
+meanabs() {
+	tensor-tool from-png "$1" | tensor-tool to-npy > a.npy
+	tensor-tool from-png "$2" | tensor-tool to-npy > b.npy
+	n=$(tensor-tool from-png "$1" | tensor-tool info | awk -F'\t' 'NR == 2 { print $6 }')
+	paste -d' ' <(tail -c "$n" a.npy | od -An -v -tu1 -w1) <(tail -c "$n" b.npy | od -An -v -tu1 -w1) |
+		awk '{ d = $1 - $2; s += d < 0 ? -d : d; k++ } END { print s / k }'
+}
+
 # fixture DIR: a writable copy of the test pipeline
 fixture() {
 	cp -r "$M" "$1"
@@ -442,6 +451,44 @@ fixture() {
 	dit-gen --seed 1 "a green apple" -o green.png
 	[ "$(meanrgb apple.png | awk '{ print ($1 > $2 + 40 && $1 > $3 + 40) }')" = 1 ]
 	[ "$(meanrgb green.png | awk '{ print ($2 > $1 + 10 && $2 > $3 + 40) }')" = 1 ]
+}
+
+@test "--null-caption: the original PixArt's learned null caption as the negative" {
+	G="$TOP/tests/golden/dit"
+	dit-gen --model "$M" --seed 1 "a red apple" -o plain.png
+	dit-gen --model "$M" --seed 1 --null-caption "$G/null_caption.safetensors" "a red apple" -o null.png
+	[ "$(chunk null.png tEXt negative_prompt)" = "(null caption)" ]
+	[ "$(pixels plain.png)" != "$(pixels null.png)" ]
+	# no CFG: the negative is not used, so the null caption changes nothing
+	dit-gen --model "$M" --seed 1 --cfg 1 "a red apple" -o a.png
+	dit-gen --model "$M" --seed 1 --cfg 1 --null-caption "$G/null_caption.safetensors" "a red apple" -o b.png
+	[ "$(pixels a.png)" = "$(pixels b.png)" ]
+	run --separate-stderr dit-gen --model "$M" --null-caption "$G/null_caption_bad.safetensors" "a" -o x.png
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "dit-gen: --null-caption '$G/null_caption_bad.safetensors': 'y_embedder.y_embedding' must be [tokens][32] (the model's caption channels)" ]
+	run --separate-stderr dit-gen --model "$M" --null-caption "$G/null_caption.safetensors" --negative-prompt "blurry" "a" -o x.png
+	[ "$status" -eq 2 ]
+	[ "${stderr%%$'\n'*}" = "dit-gen: --null-caption and --negative-prompt exclude each other" ]
+	[ ! -e x.png ]
+}
+
+@test "--precision bf16 and int8 give pictures close to f32; a bad value is a usage error" {
+	dit-gen --model "$M" --seed 3 "a red apple" -o f32.png
+	dit-gen --model "$M" --seed 3 --precision bf16 "a red apple" -o bf16.png
+	dit-gen --model "$M" --seed 3 --precision int8 "a red apple" -o int8.png
+	dit-gen --model "$M" --seed 3 --precision f32 "a red apple" -o f32b.png
+	[ "$(pixels f32.png)" = "$(pixels f32b.png)" ]
+	# mean absolute pixel difference against f32, in 8-bit levels: bf16 and
+	# int8 change the numbers (not the picture) -- at most 3 levels on average
+	for p in bf16 int8; do
+		a=$(meanabs f32.png $p.png)
+		echo "$p: $a"
+		[ "$(echo "$a" | awk '{ print ($1 > 0 && $1 < 3) }')" = 1 ]
+	done
+	run --separate-stderr dit-gen --model "$M" --precision fp8 "x" -o x.png
+	[ "$status" -eq 2 ]
+	[ "${stderr%%$'\n'*}" = "dit-gen: --precision: 'fp8' is not f32, bf16 or int8" ]
+	[ ! -e x.png ]
 }
 
 @test "the default model's canny ControlNet steers the shape towards the control edges" {
