@@ -17,11 +17,12 @@
 #include <strings.h>
 
 #include "cli/cli.h"
+#include "io/stream.h"
 #include "tsf.h"
 
 static const char usage[] =
 	"usage: ts-forecast fit [options] [IN.csv] -o MODEL.safetensors\n"
-	"       ts-forecast predict [options] MODEL [IN.csv] [-o OUT.csv]\n"
+	"       ts-forecast predict [options] MODEL [IN.csv] [-o OUT.csv|--tensor -o OUT.dts]\n"
 	"       ts-forecast eval [options] IN.csv\n"
 	"       ts-forecast info MODEL\n"
 	"data:     --features M|S|MS  --target COL  --split ett|TRAIN,VAL,TEST  --freq h|t\n"
@@ -31,7 +32,7 @@ static const char usage[] =
 	"training: --epochs N (10)  --batch-size N (32)  --lr X (DLinear/NLinear 1e-3, others 1e-4)\n"
 	"          --lradj type1|type2|type3|cosine|constant\n"
 	"          --patience N (3)  --seed N (2021)\n"
-	"predict:  --interval P (e.g. 0.9)  --plot OUT.png\n"
+	"predict:  --interval P (e.g. 0.9)  --plot OUT.png  --tensor (a tensor stream, not CSV)\n"
 	"eval:     --no-header\n"
 	"common:   -o/--output FILE, -t/--threads N, -q/--quiet, -f/--force, -h/--help, --version\n"
 	"models:  ";
@@ -39,7 +40,7 @@ static const char usage[] =
 enum {
 	OPT_MODEL = DC_OPT_TOOL_BASE, OPT_SEQ, OPT_LABEL, OPT_HORIZON, OPT_SPLIT, OPT_FEATURES, OPT_TARGET,
 	OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_LRADJ, OPT_PATIENCE, OPT_SET, OPT_FREQ, OPT_INTERVAL, OPT_PLOT,
-	OPT_NOHEADER, OPT_HP_INT, OPT_HP_DOUBLE
+	OPT_NOHEADER, OPT_TENSOR, OPT_HP_INT, OPT_HP_DOUBLE
 };
 
 /* named hyperparameter flags -> reference argument names */
@@ -61,9 +62,17 @@ struct opts {
 	int seq_len, label_len, horizon, epochs, batch, patience, label_given, no_header;
 	double lr, interval;
 	cJSON *hp;   /* from --set and named flags */
+	int tensor;  /* predict --tensor */
 };
 
 static struct dc_cli *cli;
+
+static struct opts opts_default(void)
+{
+	return (struct opts){ .model = "DLinear", .lradj = "type1", .features = DC_TS_M, .freq = 'h', .seq_len = 96,
+		              .label_len = 48, .horizon = 96, .epochs = 10, .batch = 32, .patience = 3, .lr = 1e-4,
+		              .hp = cJSON_CreateObject() };
+}
 
 static void hp_set(struct opts *o, const char *key, const char *val)
 {
@@ -92,6 +101,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "patience", required_argument, 0, OPT_PATIENCE }, { "set", required_argument, 0, OPT_SET },
 		{ "freq", required_argument, 0, OPT_FREQ }, { "interval", required_argument, 0, OPT_INTERVAL },
 		{ "plot", required_argument, 0, OPT_PLOT }, { "no-header", no_argument, 0, OPT_NOHEADER },
+		{ "tensor", no_argument, 0, OPT_TENSOR },
 		DC_CLI_LONGOPTS,
 	};
 	int base = 0;
@@ -147,6 +157,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case OPT_INTERVAL: o->interval = dc_cli_double("interval", optarg, 0.5, 0.99); break;
 		case OPT_PLOT: o->plot = optarg; break;
 		case OPT_NOHEADER: o->no_header = 1; break;
+		case OPT_TENSOR: o->tensor = 1; break;
 		default:
 			if (c >= OPT_HP_INT + 16 && c < OPT_HP_INT + 16 + N_HP_FLAGS) {
 				int i = c - OPT_HP_INT - 16;
@@ -347,8 +358,7 @@ static float *conformal(struct dc_forecaster *f, const struct dc_ts *ts, const s
 
 static int cmd_fit(int argc, char **argv, int is_eval)
 {
-	struct opts o = { "DLinear", NULL, NULL, "type1", NULL, DC_TS_M, 'h', 96, 48, 96, 10, 32, 3, 0, 0, 1e-4, 0,
-		          cJSON_CreateObject() };
+	struct opts o = opts_default();
 	cli->seed = 2021;
 	o.lr = 0;
 	int i = parse_opts(argc, argv, &o);
@@ -361,8 +371,8 @@ static int cmd_fit(int argc, char **argv, int is_eval)
 		dc_usage_error("eval needs an input file");
 	if (!is_eval && !cli->output)
 		dc_usage_error("fit needs -o MODEL");
-	if (o.interval || o.plot)
-		dc_usage_error("--interval and --plot are options of predict");
+	if (o.interval || o.plot || o.tensor)
+		dc_usage_error("--interval, --plot and --tensor are options of predict");
 	double t0 = dc_time();
 	struct dc_ts ts;
 	load_ts(in, &o, o.target, &ts);
@@ -446,10 +456,94 @@ static int cmd_fit(int argc, char **argv, int is_eval)
 
 /* ---- predict --------------------------------------------------------------------- */
 
+/* Column names as meta.columns: comma separated, a name holding ',' or '"'
+ * quoted CSV-style (as tensor-tool from-csv writes them). */
+static char *join_columns(char *const *names, size_t n)
+{
+	size_t len = 1;
+	for (size_t j = 0; j < n; j++)
+		len += 2 * strlen(names[j]) + 3;
+	char *s = malloc(len), *p = s;
+	if (!s)
+		return NULL;
+	for (size_t j = 0; j < n; j++) {
+		const char *c = names[j];
+		int q = strpbrk(c, ",\"") != NULL;
+		if (j)
+			*p++ = ',';
+		if (q)
+			*p++ = '"';
+		for (; *c; c++) {
+			if (*c == '"')
+				*p++ = '"';
+			*p++ = *c;
+		}
+		if (q)
+			*p++ = '"';
+	}
+	*p = 0;
+	return s;
+}
+
+/*
+ * The forecast table as a one-record tensor stream: F64 [H][cols] named
+ * "forecast", role "series", meta columns, index_name, start (the first
+ * forecast timestamp), freq (the step in seconds) -- the layout tensor-tool
+ * from-csv gives a table, so tensor-tool to-csv and ts-forecast read it back
+ * -- plus model, and interval when --interval was given.
+ */
+static enum dc_status write_stream(FILE *fp, const struct dc_csv *t, int64_t start, int64_t step,
+                                   const char *model, double interval)
+{
+	struct dc_stream_writer w;
+	struct dc_record rec;
+	char stamp[20], freq[24], level[24];
+	dc_record_init(&rec);
+	dc_format_timestamp(start, stamp);
+	snprintf(freq, sizeof freq, "%lld", (long long)step);
+	snprintf(level, sizeof level, "%g", interval);
+	char *cols = join_columns(t->colnames, t->cols);
+	enum dc_status st = cols ? DC_OK : DC_ENOMEM;
+	if (!st)
+		st = dc_record_set_name(&rec, "forecast");
+	if (!st)
+		st = dc_record_set_role(&rec, "series");
+	if (!st)
+		st = dc_record_meta_set(&rec, "columns", cols);
+	if (!st)
+		st = dc_record_meta_set(&rec, "index_name", t->index_name);
+	if (!st)
+		st = dc_record_meta_set(&rec, "start", stamp);
+	if (!st)
+		st = dc_record_meta_set(&rec, "freq", freq);
+	if (!st)
+		st = dc_record_meta_set(&rec, "model", model);
+	if (!st && interval > 0)
+		st = dc_record_meta_set(&rec, "interval", level);
+	free(cols);
+	if (st) {
+		dc_record_release(&rec);
+		return st;
+	}
+	rec.dtype = DC_F64;
+	rec.rank = 2;
+	rec.shape[0] = (int64_t)t->rows;
+	rec.shape[1] = (int64_t)t->cols;
+	rec.data = t->values;
+	rec.nbytes = t->rows * t->cols * sizeof(double); /* H * cols doubles, already allocated */
+	if (!(st = dc_stream_writer_open(&w, fp))) {
+		if (!(st = dc_stream_write(&w, &rec)))
+			st = dc_stream_writer_finish(&w);
+		dc_stream_writer_close(&w);
+	}
+	rec.data = NULL; /* borrowed */
+	dc_record_release(&rec);
+	return st;
+}
+
 static int cmd_predict(int argc, char **argv)
 {
-	struct opts o = { "DLinear", NULL, NULL, "type1", NULL, DC_TS_M, 'h', 96, 48, 96, 10, 32, 3, 0, 0, 1e-4, 0,
-		          cJSON_CreateObject() };
+	struct opts o = opts_default();
 	int i = parse_opts(argc, argv, &o);
 	if (i >= argc)
 		dc_usage_error("predict needs a model file");
@@ -577,8 +671,12 @@ static int cmd_predict(int argc, char **argv)
 		free(lo);
 		free(hi);
 	}
-	FILE *fo = dc_cli_open_output(0);
-	if ((st = dc_csv_write(fo, &out, "%.8g")))
+	FILE *fo = dc_cli_open_output(o.tensor);
+	if (o.tensor)
+		st = write_stream(fo, &out, tf[0], ts.step, m.f.kind->name, o.interval);
+	else
+		st = dc_csv_write(fo, &out, "%.8g");
+	if (st)
 		dc_die_status(st, "cannot write the forecast");
 	dc_cli_commit_output();
 	for (size_t j = 0; j < out.cols; j++)
@@ -604,8 +702,7 @@ static int cmd_predict(int argc, char **argv)
 
 static int cmd_info(int argc, char **argv)
 {
-	struct opts o = { "DLinear", NULL, NULL, "type1", NULL, DC_TS_M, 'h', 96, 48, 96, 10, 32, 3, 0, 0, 1e-4, 0,
-		          cJSON_CreateObject() };
+	struct opts o = opts_default();
 	int i = parse_opts(argc, argv, &o);
 	if (argc - i != 1)
 		dc_usage_error("info needs one model file");

@@ -126,6 +126,40 @@ FIT=(--seq-len 48 --horizon 24 --epochs 3)
 	assert_line --index 1 --regexp '^2020-01-26 00:00:00,'
 }
 
+@test "predict --tensor writes the forecast as a tensor stream, the same table as the CSV" {
+	ts-forecast fit "${FIT[@]}" data.csv -o m.st
+	ts-forecast predict --interval 0.9 m.st data.csv -o f.csv
+	run ts-forecast predict --interval 0.9 --tensor m.st data.csv -o f.dts
+	assert_success
+	[ "$(head -c 4 f.dts | od -An -tx1 | tr -d ' ')" = "89445453" ]
+	run tensor-tool info f.dts
+	assert_success
+	assert_line --index 1 --regexp $'^0\tforecast\tF64\t24x9\tseries\t'
+	assert_line --index 1 --partial 'columns=load,load_lower,load_upper,temp,temp_lower,temp_upper,OT,OT_lower,OT_upper'
+	assert_line --index 1 --partial 'freq=3600'
+	assert_line --index 1 --partial 'start=2020-01-26 00:00:00'
+	assert_line --index 1 --partial 'model=DLinear'
+	assert_line --index 1 --partial 'interval=0.9'
+	# back to CSV: the same header, timestamps and values (the CSV has 8 digits)
+	tensor-tool to-csv f.dts -o back.csv
+	[ "$(head -1 back.csv)" = "$(head -1 f.csv)" ]
+	diff <(cut -d, -f1 back.csv) <(cut -d, -f1 f.csv)
+	[ "$(wc -l < back.csv)" -eq 25 ]
+	paste -d, back.csv f.csv | awk -F, 'NR > 1 { for (j = 2; j <= 10; j++) { d = $j - $(j + 10);
+		if (d < 0) d = -d; if (d > 1e-6 * ($j < 0 ? -$j : $j) + 1e-12) bad++ } } END { exit bad > 0 }'
+	# S: the target column alone, to standard output
+	ts-forecast fit "${FIT[@]}" --features S --target temp data.csv -o s.st
+	ts-forecast predict --tensor s.st data.csv > s.dts
+	run tensor-tool info s.dts
+	assert_line --index 1 --regexp $'^0\tforecast\tF64\t24x1\tseries\t.*columns=temp '
+	# --tensor belongs to predict
+	run ts-forecast fit "${FIT[@]}" --tensor data.csv -o x.st
+	assert_failure 2
+	run ts-forecast eval "${FIT[@]}" --tensor data.csv
+	assert_failure 2
+	[ ! -e x.st ]
+}
+
 bad() {  # bad PATTERN CMD...: exit 1, exactly one line on stderr containing PATTERN
 	run --separate-stderr "${@:2}"
 	assert_failure 1
