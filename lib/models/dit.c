@@ -37,6 +37,7 @@ struct dc_dit {
 	struct dc_t5 *t5;
 	struct dc_pixart *pix;
 	struct dc_pixart_control *ctl;
+	struct dc_relactrl *rel;          /* a RelaCtrl branch instead of ctl */
 	struct dc_vae *vae;
 	char *sched_json;                 /* scheduler_config.json text (NULL: defaults) */
 	size_t sched_len;
@@ -392,6 +393,7 @@ void dc_dit_free(struct dc_dit *d)
 	dc_spm_free(d->spm);
 	dc_t5_free(d->t5);
 	dc_pixart_control_free(d->ctl);
+	dc_relactrl_free(d->rel);
 	dc_pixart_free(d->pix);
 	dc_vae_free(d->vae);
 	free(d->sched_json);
@@ -604,13 +606,12 @@ enum dc_status dc_dit_open(struct dc_dit **out, const char *dir, unsigned flags)
 			s = dc_fail(DC_ENOMEM, "out of memory");
 			goto fail;
 		}
-		if ((s = dc_pixart_control_open(&d->ctl, d->pix, p))) {
+		if ((s = dc_dit_set_controlnet(d, p))) {
 			s = comp_fail(s, "controlnet");
 			goto fail;
 		}
 		free(p);
 		p = NULL;
-		d->info.control_blocks = dc_pixart_control_blocks(d->ctl);
 	}
 	dc_config_free(ix);
 	*out = d;
@@ -627,15 +628,33 @@ struct dc_pixart_control *dc_dit_controlnet(struct dc_dit *d) { return d->ctl; }
 struct dc_vae *dc_dit_vae(struct dc_dit *d) { return d->vae; }
 struct dc_t5 *dc_dit_text_encoder(struct dc_dit *d) { return d->t5; }
 
+struct dc_relactrl *dc_dit_relactrl(struct dc_dit *d) { return d->rel; }
+
 enum dc_status dc_dit_set_controlnet(struct dc_dit *d, const char *path)
 {
+	if (dc_relactrl_detect(path)) {
+		struct dc_relactrl *r;
+		enum dc_status s = dc_relactrl_open(&r, d->pix, path);
+		if (s)
+			return s;
+		dc_pixart_control_free(d->ctl);
+		dc_relactrl_free(d->rel);
+		d->ctl = NULL;
+		d->rel = r;
+		d->info.control_blocks = dc_relactrl_blocks(r);
+		d->info.control_relactrl = 1;
+		return DC_OK;
+	}
 	struct dc_pixart_control *c;
 	enum dc_status s = dc_pixart_control_open(&c, d->pix, path);
 	if (s)
 		return s;
 	dc_pixart_control_free(d->ctl);
+	dc_relactrl_free(d->rel);
+	d->rel = NULL;
 	d->ctl = c;
 	d->info.control_blocks = dc_pixart_control_blocks(c);
+	d->info.control_relactrl = 0;
 	return DC_OK;
 }
 
@@ -1213,7 +1232,7 @@ enum dc_status dc_dit_generate(struct dc_dit *d, const struct dc_dit_params *p,
 		return dc_fail(DC_EINVAL, "bad batch size %d", n);
 	if (p->steps < 1)
 		return dc_fail(DC_EINVAL, "steps must be at least 1");
-	if ((r->control || r->control_latents) && !d->ctl)
+	if ((r->control || r->control_latents) && !d->ctl && !d->rel)
 		return dc_fail(DC_EINVAL, "a control image needs a ControlNet-Transformer (none is "
 		               "loaded)");
 	int maxtok = max_tokens_of(d, p->max_tokens);
@@ -1351,7 +1370,15 @@ enum dc_status dc_dit_generate(struct dc_dit *d, const struct dc_dit_params *p,
 		in.resolution = res;
 		in.aspect_ratio = ar;
 	}
-	if (ctl_in) {
+	if (ctl_in && d->rel) {
+		if (p->control_skip) {
+			s = dc_fail(DC_EINVAL, "control_skip is for a ControlNet-Transformer, not RelaCtrl");
+			goto done;
+		}
+		in.relactrl = d->rel;
+		in.control_latents = ctl_in;
+		in.control_scale = p->control_scale;
+	} else if (ctl_in) {
 		in.control = d->ctl;
 		in.control_latents = ctl_in;
 		in.control_scale = p->control_scale;
@@ -1366,6 +1393,9 @@ enum dc_status dc_dit_generate(struct dc_dit *d, const struct dc_dit_params *p,
 		}
 		double t = dc_sched_timestep(sch[0], i);
 		in.timestep = (float)t;
+		/* RelaCtrl draws fresh permutations per call: from the first seed and the step */
+		in.relactrl_seed = (r->seeds ? r->seeds[0] : 0) * 0x9E3779B97F4A7C15ull +
+		                   DC_DIT_RELACTRL_STREAM + (uint64_t)i;
 		if ((s = dc_pixart_forward(d->pix, &in, mout, &arena))) {
 			s = comp_fail(s, "transformer");
 			goto done;

@@ -70,6 +70,9 @@ extern "C" {
 
 #define DC_DIT_NOISE_STREAM   0x444954204e4f4953ull   /* "DIT NOIS" */
 #define DC_DIT_CONTROL_STREAM 0x4449542043544c00ull   /* "DIT CTL" */
+/* RelaCtrl permutations at step i: relactrl_seed = seed_0 * 0x9E3779B97F4A7C15
+ * + DC_DIT_RELACTRL_STREAM + i (dc_pixart_input.relactrl_seed) */
+#define DC_DIT_RELACTRL_STREAM 0x4449542052454c00ull  /* "DIT REL" */
 
 enum dc_dit_kind { DC_DIT_ALPHA = 0, DC_DIT_SIGMA };
 
@@ -87,6 +90,8 @@ struct dc_dit_info {
 	int has_bins;             /* an aspect-ratio table exists for sample_size */
 	int micro_conditions;     /* the transformer takes resolution/aspect */
 	int control_blocks;       /* 0: no ControlNet-Transformer attached */
+	int control_relactrl;     /* 1: the control is a RelaCtrl branch (control_blocks
+	                             RGLC blocks; dc_dit_relactrl) */
 	double scaling_factor;    /* the VAE's */
 	const char *sampler;      /* the scheduler folder's algorithm ("dpm++2m", ...) */
 };
@@ -128,11 +133,16 @@ struct dc_pixart *dc_dit_transformer(struct dc_dit *d);
 struct dc_pixart_control *dc_dit_controlnet(struct dc_dit *d);
 struct dc_vae *dc_dit_vae(struct dc_dit *d);
 struct dc_t5 *dc_dit_text_encoder(struct dc_dit *d);
+struct dc_relactrl;
+struct dc_relactrl *dc_dit_relactrl(struct dc_dit *d);   /* NULL unless RelaCtrl */
 
 /*
  * Attach the ControlNet-Transformer at `path` (a folder or .safetensors
- * file), replacing any loaded with the pipeline.  On failure the previous
- * one (if any) is kept.
+ * file), replacing any loaded with the pipeline.  A RelaCtrl branch
+ * (controlnet.0.process.* keys, dc_relactrl_open) is detected by its keys
+ * and attached instead; its permutations are drawn per step from the first
+ * image's seed, and control_skip is refused with it.  On failure the
+ * previous one (if any) is kept.
  */
 enum dc_status dc_dit_set_controlnet(struct dc_dit *d, const char *path);
 

@@ -842,6 +842,263 @@ enum dc_status dc_pixart_control_set_precision(struct dc_pixart_control *c,
 	return DC_OK;
 }
 
+/* ---- RelaCtrl ------------------------------------------------------------------ */
+
+struct relablock {
+	int pos, n;                 /* position in the base, expert count */
+	int *g;                     /* [n] group sizes */
+	float *before, *after;      /* W [D][D] then b [D] */
+	float *sst;                 /* [6][D] */
+	float **qkv, **proj;        /* per expert: W then b */
+};
+
+struct dc_relactrl {
+	const struct dc_pixart *base;
+	int n;
+	struct relablock *b;
+	float *w;                   /* every weight, f32 */
+};
+
+static const int rela_pos[11] = { 0, 2, 3, 4, 5, 6, 7, 8, 9, 18, 19 };
+static const int rela_groups[11] = { 6, 2, 6, 4, 2, 2, 4, 4, 6, 6, 6 };
+
+void dc_relactrl_free(struct dc_relactrl *r)
+{
+	if (!r)
+		return;
+	for (int k = 0; r->b && k < r->n; k++) {
+		free(r->b[k].g);
+		free(r->b[k].qkv);
+		free(r->b[k].proj);
+	}
+	free(r->b);
+	dc_free(r->w);
+	free(r);
+}
+
+int dc_relactrl_blocks(const struct dc_relactrl *r) { return r->n; }
+int dc_relactrl_position(const struct dc_relactrl *r, int k) { return r->b[k].pos; }
+int dc_relactrl_groups(const struct dc_relactrl *r, int k) { return r->b[k].n; }
+
+size_t dc_relactrl_perm_len(const struct dc_relactrl *r, int k, int tokens)
+{
+	(void)k;
+	size_t D = (size_t)r->base->cfg.hidden;
+	return D + (size_t)tokens * D;
+}
+
+int dc_relactrl_detect(const char *path)
+{
+	struct dc_model *m;
+	if (dc_model_open(&m, path))
+		return 0;
+	int yes = dc_model_find(m, "controlnet.0.process.scale_shift_table") != NULL;
+	dc_model_free(m);
+	return yes;
+}
+
+/* Load tensor `name` (shape checked) as f32 into dst. */
+static enum dc_status rela_get(const struct dc_model *m, const char *name, int rank,
+                               int64_t d0, int64_t d1, float *dst)
+{
+	int64_t sh[2] = { d0, d1 };
+	const struct dc_st_tensor *t;
+	enum dc_status s = find_checked(m, name, rank, sh, &t);
+	if (!s)
+		s = dc_model_get_f32(m, name, dst, rank == 2 ? (size_t)(d0 * d1) : (size_t)d0);
+	return s;
+}
+
+enum dc_status dc_relactrl_open(struct dc_relactrl **out, const struct dc_pixart *base,
+                                const char *path)
+{
+	*out = NULL;
+	struct dc_model *m = NULL;
+	struct dc_relactrl *r = calloc(1, sizeof *r);
+	if (!r)
+		return dc_fail(DC_ENOMEM, "relactrl: out of memory");
+	r->base = base;
+	enum dc_status s = dc_model_open(&m, path);
+	if (s)
+		goto fail;
+	int64_t D = base->cfg.hidden;
+	char name[200];
+	int K = 0;
+	for (;; K++) {
+		snprintf(name, sizeof name, "controlnet.%d.process.scale_shift_table", K);
+		if (!dc_model_find(m, name))
+			break;
+	}
+	if (!K) {
+		s = dc_fail(DC_EFORMAT, "'%s' is not a RelaCtrl branch (no "
+		            "controlnet.0.process.scale_shift_table)", path);
+		goto fail;
+	}
+	/* positions and group counts */
+	int64_t pos[64], grp[64];
+	size_t np = 0, ng = 0;
+	enum dc_status sp = dc_model_config_int_array(m, "c_adding_index", pos, 64, &np);
+	enum dc_status sg = dc_model_config_int_array(m, "prior2", grp, 64, &ng);
+	if (sp == DC_ENOTFOUND && sg == DC_ENOTFOUND) {
+		if (K != 11) {
+			s = dc_fail(DC_EFORMAT, "relactrl: '%s' has %d blocks, not the official 11: a "
+			            "config.json with c_adding_index and prior2 is needed", path, K);
+			goto fail;
+		}
+		np = ng = 11;
+		for (int k = 0; k < 11; k++) {
+			pos[k] = rela_pos[k];
+			grp[k] = rela_groups[k];
+		}
+	} else if (sp || sg || (int)np != K || (int)ng != K) {
+		s = dc_fail(DC_EFORMAT, "relactrl: config c_adding_index and prior2 must be integer "
+		            "lists of %d entries (one per block)", K);
+		goto fail;
+	}
+	r->b = calloc((size_t)K, sizeof *r->b);
+	if (!r->b) {
+		s = dc_fail(DC_ENOMEM, "relactrl: out of memory");
+		goto fail;
+	}
+	r->n = K;
+	size_t total = 0;
+	for (int k = 0; k < K; k++) {
+		struct relablock *b = &r->b[k];
+		if (pos[k] < 0 || pos[k] > base->cfg.layers - 2 || (k && pos[k] <= pos[k - 1])) {
+			s = dc_fail(DC_EFORMAT, "relactrl: c_adding_index[%d] = %lld: positions must "
+			            "increase within 0..%d", k, (long long)pos[k], base->cfg.layers - 2);
+			goto fail;
+		}
+		b->pos = (int)pos[k];
+		int n = 0;
+		for (;; n++) {
+			snprintf(name, sizeof name, "controlnet.%d.process.experts_attn.%d.attn.proj.weight",
+			         k, n);
+			if (!dc_model_find(m, name))
+				break;
+		}
+		if (n != grp[k] || n < 1) {
+			s = dc_fail(DC_EFORMAT, "relactrl: block %d has %d experts, prior2 says %lld", k, n,
+			            (long long)grp[k]);
+			goto fail;
+		}
+		b->n = n;
+		b->g = calloc((size_t)n, sizeof *b->g);
+		b->qkv = calloc((size_t)n, sizeof *b->qkv);
+		b->proj = calloc((size_t)n, sizeof *b->proj);
+		if (!b->g || !b->qkv || !b->proj) {
+			s = dc_fail(DC_ENOMEM, "relactrl: out of memory");
+			goto fail;
+		}
+		int64_t sum = 0;
+		for (int j = 0; j < n; j++) {
+			snprintf(name, sizeof name, "controlnet.%d.process.experts_attn.%d.attn.proj.weight",
+			         k, j);
+			const struct dc_st_tensor *t = dc_model_find(m, name);
+			int64_t g = t->rank == 2 ? t->shape[0] : 0;
+			if (g < 4 || g % 4 || g > D) {
+				s = dc_fail(DC_EFORMAT, "relactrl: '%s' gives group size %lld, not a positive "
+				            "multiple of the 4 heads up to %lld", name, (long long)g,
+				            (long long)D);
+				goto fail;
+			}
+			b->g[j] = (int)g;
+			sum += g;
+			total += (size_t)(4 * g * g + 4 * g);
+		}
+		if (sum != D) {
+			s = dc_fail(DC_EFORMAT, "relactrl: block %d's group sizes sum to %lld, not hidden "
+			            "%lld", k, (long long)sum, (long long)D);
+			goto fail;
+		}
+		total += 2 * (size_t)(D * D + D) + 6 * (size_t)D;
+	}
+	r->w = dc_alloc(total * sizeof(float));
+	if (!r->w) {
+		s = dc_fail(DC_ENOMEM, "relactrl: out of memory for %zu weights", total);
+		goto fail;
+	}
+	float *w = r->w;
+	for (int k = 0; k < K; k++) {
+		struct relablock *b = &r->b[k];
+		const char *pj[2] = { "before_proj", "after_proj" };
+		for (int i = 0; i < 2; i++) {
+			float *dst = w;
+			snprintf(name, sizeof name, "controlnet.%d.%s.weight", k, pj[i]);
+			if ((s = rela_get(m, name, 2, D, D, w)))
+				goto fail;
+			w += D * D;
+			snprintf(name, sizeof name, "controlnet.%d.%s.bias", k, pj[i]);
+			if ((s = rela_get(m, name, 1, D, 0, w)))
+				goto fail;
+			w += D;
+			*(i ? &b->after : &b->before) = dst;
+		}
+		snprintf(name, sizeof name, "controlnet.%d.process.scale_shift_table", k);
+		if ((s = rela_get(m, name, 2, 6, D, w)))
+			goto fail;
+		b->sst = w;
+		w += 6 * D;
+		for (int j = 0; j < b->n; j++) {
+			int64_t g = b->g[j];
+			const char *pre = "controlnet.%d.process.experts_attn.%d.attn.%s";
+			b->qkv[j] = w;
+			snprintf(name, sizeof name, pre, k, j, "qkv.weight");
+			if ((s = rela_get(m, name, 2, 3 * g, g, w)))
+				goto fail;
+			w += 3 * g * g;
+			snprintf(name, sizeof name, pre, k, j, "qkv.bias");
+			if ((s = rela_get(m, name, 1, 3 * g, 0, w)))
+				goto fail;
+			w += 3 * g;
+			b->proj[j] = w;
+			snprintf(name, sizeof name, pre, k, j, "proj.weight");
+			if ((s = rela_get(m, name, 2, g, g, w)))
+				goto fail;
+			w += g * g;
+			snprintf(name, sizeof name, pre, k, j, "proj.bias");
+			if ((s = rela_get(m, name, 1, g, 0, w)))
+				goto fail;
+			w += g;
+		}
+	}
+	dc_model_free(m);
+	*out = r;
+	return DC_OK;
+fail:
+	dc_model_free(m);
+	dc_relactrl_free(r);
+	return s;
+}
+
+void dc_relactrl_cost(int D, int N, int K, const int *groups, double *params, double *flops)
+{
+	double p = 0, f = 0, d = D, n = N;
+	for (int k = 0; k < K; k++) {
+		double g = d / groups[k];
+		p += 2 * (d * d + d) + 6 * d + groups[k] * (4 * g * g + 4 * g);
+		/* before, after: 2 N D^2 MAC; per expert: qkv 3 N g^2, proj N g^2,
+		 * attention 4 segments x 2 (N/4)^2 g */
+		f += 2 * (2 * n * d * d);
+		f += groups[k] * 2 * (4 * n * g * g + 4 * 2 * (n / 4) * (n / 4) * g);
+	}
+	*params = p;
+	*flops = f;
+}
+
+void dc_pixart_control_cost(int D, int N, int T, int Kd, double *params, double *flops)
+{
+	double d = D, n = N, t = T;
+	/* block: qkv+o (4D^2+4D), cross q,kv,o (4D^2+4D), ff (8D^2+5D), sst 6D;
+	 * plus after_proj per block and one before_proj */
+	double pb = 16 * d * d + 13 * d + 6 * d;
+	*params = Kd * (pb + d * d + d) + d * d + d;
+	double fb = 2 * (4 * n * d * d + 2 * n * n * d        /* self-attention */
+	                 + 2 * n * d * d + 2 * t * d * d + 2 * n * t * d   /* cross */
+	                 + 8 * n * d * d);                     /* ff */
+	*flops = Kd * (fb + 2 * n * d * d) + 2 * n * d * d;
+}
+
 /* ---- kernels ---------------------------------------------------------------------- */
 
 /* y[N][ldy] (first OC columns) = x[N][ldx] . W[OC][IC]^T + b (+ y if accumulate). */
@@ -1031,6 +1288,83 @@ static void block_forward(struct fwd *f, const float **w, const struct pblock *p
 #undef PW
 }
 
+/* Philox Fisher-Yates: out = a permutation of 0..n-1 from (seed, stream);
+ * swap i takes word i % 4 of counter i / 4 (multiply-shift, no rejection:
+ * a bias below n / 2^32). */
+static void rela_perm(int32_t *out, size_t n, uint64_t seed, uint64_t stream)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = (int32_t)i;
+	uint32_t u[4];
+	size_t ctr = SIZE_MAX;
+	for (size_t i = n; i-- > 1;) {
+		if (i / 4 != ctr) {
+			ctr = i / 4;
+			dc_philox(seed, stream, ctr, u);
+		}
+		size_t j = (size_t)(((uint64_t)u[i % 4] * (uint64_t)(i + 1)) >> 32);
+		int32_t t = out[i];
+		out[i] = out[j];
+		out[j] = t;
+	}
+}
+
+/* RelaCtrl block k: c (cst) updated in place, c_skip = after_proj(c) into
+ * cskip.  x: base stream; tout: [B*N][D] scratch; perm: D + N*D ints. */
+static void rela_block(struct fwd *f, const struct dc_relactrl *r, int k, const float *t6,
+                       const float *x, float *cst, float *cskip, float *tout,
+                       const int32_t *perm)
+{
+	const struct relablock *b = &r->b[k];
+	int B = f->B, N = f->N, D = f->D, BN = B * N;
+	size_t n = (size_t)BN * D, ms = 6 * (size_t)D;
+	if (k == 0) {   /* c = x + before_proj(c_emb) */
+		lin(f->h, D, cst, D, b->before, b->before + (size_t)D * D, BN, D, D, 0);
+		for (size_t i = 0; i < n; i++)
+			cst[i] = x[i] + f->h[i];
+	} else {        /* c = c + before_proj(x) */
+		lin(cst, D, x, D, b->before, b->before + (size_t)D * D, BN, D, D, 1);
+	}
+	/* TDSM */
+	for (int bb = 0; bb < B; bb++)
+		for (size_t i = 0; i < ms; i++)
+			f->mod[bb * ms + i] = b->sst[i] + t6[bb * ms + i];
+	const float *m = f->mod;
+	ln_mod(f->h, cst, m, m + D, ms, B, N, D, 1e-6f);
+	const int32_t *cp = perm, *tp = perm + D;
+	int o = 0;
+	for (int j = 0; j < b->n; j++) {
+		int g = b->g[j], Q = N / 4;
+		size_t Lg = (size_t)N * g;
+		float *G = f->ff, *S = G + Lg, *P = S + Lg;
+		for (int bb = 0; bb < B; bb++) {
+			const float *h = f->h + (size_t)bb * N * D;
+			for (int l = 0; l < N; l++)
+				for (int i = 0; i < g; i++)
+					G[(size_t)l * g + i] = h[(size_t)l * D + cp[o + i]];
+			for (size_t t = 0; t < Lg; t++)
+				S[t] = G[tp[t]];
+			lin(f->qkv, 3 * g, S, g, b->qkv[j], b->qkv[j] + (size_t)3 * g * g, N, g, 3 * g, 0);
+			for (int sgm = 0; sgm < 4; sgm++) {
+				const float *q = f->qkv + (size_t)sgm * Q * 3 * g;
+				dc_attention_forward(f->att + (size_t)sgm * Q * g, g, q, 3 * g, q + g, 3 * g,
+				                     q + 2 * g, 3 * g, Q, Q, 4, g / 4, 0, NULL, NULL);
+			}
+			lin(P, g, f->att, g, b->proj[j], b->proj[j] + (size_t)g * g, N, g, g, 0);
+			for (size_t t = 0; t < Lg; t++)
+				G[tp[t]] = P[t];
+			float *to = tout + (size_t)bb * N * D;
+			for (int l = 0; l < N; l++)
+				for (int i = 0; i < g; i++)
+					to[(size_t)l * D + cp[o + i]] = G[(size_t)l * g + i];
+		}
+		tp += Lg;
+		o += g;
+	}
+	gated_add(cst, tout, m + 2 * D, ms, B, N, D);
+	lin(cskip, D, cst, D, b->after, b->after + (size_t)D * D, BN, D, D, 0);
+}
+
 /* Patch embedding: x[B*N][D] = conv(lat) + bias + pos. */
 static void patch_embed(const struct dc_pixart *p, float *x, float *patches, const float *lat,
                         int B, int Hh, int Ww, const float *pos)
@@ -1094,7 +1428,8 @@ static enum dc_status plan(const struct dc_pixart *p, int B, int Hh, int Ww, int
 	s->patches = BN * (size_t)c->in_channels * c->patch * c->patch;
 	s->small = (size_t)B * (6 * D * 2 + 3 * D + 4 * 256 + 4 * D) + 4096;
 	s->tok = BN * (size_t)c->patch * c->patch * c->out_channels;
-	s->c = ctl ? BN * D : 0;
+	/* control stream; with RelaCtrl also c_skip, TDSM output, permutations */
+	s->c = ctl ? 3 * BN * D + D + N * D : 0;
 	size_t *all = &s->x;
 	for (int i = 0; i < 12; i++) {
 		size_t b = (all[i] * sizeof(float) + 63) / 64 * 64;
@@ -1125,12 +1460,38 @@ enum dc_status dc_pixart_forward(struct dc_pixart *p, const struct dc_pixart_inp
 {
 	const struct dc_pixart_config *c = &p->cfg;
 	const struct dc_pixart_control *ctl = in->control;
+	const struct dc_relactrl *rel = in->relactrl;
 	struct sizes sz;
 	size_t bytes;
-	enum dc_status s = plan(p, in->batch, in->height, in->width, in->text_len, ctl != NULL,
-	                        &sz, &bytes);
+	enum dc_status s = plan(p, in->batch, in->height, in->width, in->text_len,
+	                        ctl != NULL || rel != NULL, &sz, &bytes);
 	if (s)
 		return s;
+	if (ctl && rel)
+		return dc_fail(DC_EINVAL, "pixart: a ControlNet and a RelaCtrl branch given together");
+	if (rel && (rel->base != p || !in->control_latents))
+		return dc_fail(DC_EINVAL, "pixart: RelaCtrl given without its latents or for "
+		               "another base model");
+	if (rel) {
+		int Nt = (in->height / c->patch) * (in->width / c->patch);
+		if (Nt % 4)
+			return dc_fail(DC_EINVAL, "pixart: RelaCtrl needs a token count divisible by 4 "
+			               "(latent %dx%d gives %d tokens)", in->height, in->width, Nt);
+		for (int k = 0; in->relactrl_perms && k < rel->n; k++) {
+			const int32_t *pm = in->relactrl_perms[k];
+			size_t len = dc_relactrl_perm_len(rel, k, Nt), at = 0;
+			int bad = !pm;
+			for (int j = -1; !bad && j < rel->b[k].n; j++) {
+				size_t cnt = j < 0 ? (size_t)c->hidden : (size_t)Nt * rel->b[k].g[j];
+				for (size_t i = 0; !bad && i < cnt; i++)
+					bad = pm[at + i] < 0 || (size_t)pm[at + i] >= cnt;
+				at += cnt;
+			}
+			if (bad || at != len)
+				return dc_fail(DC_EINVAL, "pixart: RelaCtrl permutation %d is missing or "
+				               "out of range", k);
+		}
+	}
 	if (!in->latents || !in->text || !out)
 		return dc_fail(DC_EINVAL, "pixart: missing latents, text or output");
 	if (c->micro_conditions && (!in->resolution || !in->aspect_ratio))
@@ -1191,10 +1552,12 @@ enum dc_status dc_pixart_forward(struct dc_pixart *p, const struct dc_pixart_inp
 	float *patches = afl(a, sz.patches);
 	float *small = afl(a, sz.small);
 	float *tok = afl(a, sz.tok);
-	float *cst = ctl ? afl(a, sz.c) : NULL;
+	float *cst = (ctl || rel) ? afl(a, sz.c) : NULL;
+	float *cskip = cst ? cst + (size_t)B * N * D : NULL, *tout = cskip ? cskip + (size_t)B * N * D : NULL;
+	int32_t *permbuf = tout ? (int32_t *)(tout + (size_t)B * N * D) : NULL;
 	f.kv = dc_arena_alloc(a, (size_t)B * sizeof(void *));
 	if (!f.x || !f.h || !f.qkv || !f.att || !f.ff || !f.y || !ycap || !f.ckv || !patches ||
-	    !small || !tok || (ctl && !cst) || !f.kv) {
+	    !small || !tok || ((ctl || rel) && !cst) || !f.kv) {
 		s = dc_fail(DC_ENOMEM, "pixart: scratch arena too small (%zu bytes needed)", bytes);
 		goto done;
 	}
@@ -1252,7 +1615,34 @@ enum dc_status dc_pixart_forward(struct dc_pixart *p, const struct dc_pixart_inp
 	const float *w[W_NF];
 	int K = ctl ? ctl->blocks.n : 0;
 	size_t per = (size_t)D * D + D;
+	int rk = 0, have_skip = 0;
 	for (int i = 0; i < c->layers; i++) {
+		if (rel && i >= 1) {
+			if (rk < rel->n && rel->b[rk].pos == i - 1) {
+				if (rk == 0)
+					patch_embed(p, cst, patches, in->control_latents, B, in->height,
+					            in->width, p->pos);
+				const int32_t *pm = in->relactrl_perms ? in->relactrl_perms[rk] : permbuf;
+				if (!in->relactrl_perms) {
+					uint64_t st = (uint64_t)rk << 16;
+					rela_perm(permbuf, (size_t)D, in->relactrl_seed, st);
+					size_t at = (size_t)D;
+					for (int j = 0; j < rel->b[rk].n; j++) {
+						size_t cnt = (size_t)N * rel->b[rk].g[j];
+						rela_perm(permbuf + at, cnt, in->relactrl_seed, st + 1 + (uint64_t)j);
+						at += cnt;
+					}
+				}
+				rela_block(&f, rel, rk, t6, f.x, cst, cskip, tout, pm);
+				rk++;
+				have_skip = 1;
+			}
+			float sc = in->control_scale;
+			size_t n = have_skip ? (size_t)B * N * D : 0;
+			#pragma omp parallel for num_threads(nthr(n)) schedule(static)
+			for (size_t k = 0; k < n; k++)
+				f.x[k] += sc * cskip[k];
+		}
 		if (i >= 1 && i <= K) {
 			if (i == 1) {
 				/* c = x + before_proj(x_embedder(control) + pos) */

@@ -22,7 +22,8 @@
  *   for i = 1..K: c = ctrl[i-1](c); x = block[i](x + scale * after_proj_{i-1}(c))
  *   x = block[K+1..L-1](x); final layer as above.
  * `control_scale` multiplies the after_proj outputs (1.0 = the official
- * forward; 0 = the base model).
+ * forward; 0 = the base model).  A RelaCtrl branch (dc_relactrl_open
+ * below) takes the ControlNet's place.
  *
  * Weights stay in the mmapped checkpoint: f32 tensors are used in place;
  * other dtypes (bf16, f16) are converted one block at a time into one
@@ -141,9 +142,22 @@ struct dc_pixart_input {
 	 * nothing is added before base block k+1).  NULL: run all.  Another
 	 * value: DC_EINVAL. */
 	const unsigned char *control_skip;
+	/* A RelaCtrl branch instead (NULL: none; not together with `control`).
+	 * It uses control_latents and control_scale (which multiplies c_skip;
+	 * 1.0 = official).  Its permutations are drawn per call from the
+	 * Philox RNG with relactrl_seed (vary it per sampler step, as the
+	 * official code draws fresh ones per call), or, when relactrl_perms is
+	 * not NULL, taken from relactrl_perms[k] (block k): the channel
+	 * permutation [hidden], then expert j's token x channel shuffle
+	 * [N * g_j] for each expert in order, N = tokens (a test hook: the
+	 * values must be permutations, checked against their range). */
+	const struct dc_relactrl *relactrl;
+	uint64_t relactrl_seed;
+	const int32_t *const *relactrl_perms;
 };
 
-/* Bytes of scratch arena one forward with these sizes needs. */
+/* Bytes of scratch arena one forward with these sizes needs (with_control
+ * nonzero: a ControlNet-Transformer or a RelaCtrl branch). */
 size_t dc_pixart_scratch_bytes(const struct dc_pixart *pix, int batch, int height,
                                int width, int text_len, int with_control);
 
@@ -180,6 +194,54 @@ enum dc_status dc_pixart_forward(struct dc_pixart *pix, const struct dc_pixart_i
  * weight), read errors of the checkpoint; on error the previous precision
  * is kept.  A control has its own setting (its blocks only).
  */
+/*
+ * RelaCtrl (Cao et al. 2025; official 360CVGroup/RelaCtrl
+ * pixart_relactrl_v1.py): a lightweight control branch of K RGLC blocks at
+ * positions c_adding_index (position p runs after base block p):
+ *   k == 0:  c = TDSM_0(x + before_proj_0(x_embedder(control) + pos))
+ *   k >  0:  c = TDSM_k(c + before_proj_k(x))
+ *   c_skip = after_proj_k(c); every later base block i gets x + c_skip
+ *   (c_skip is not reset: the last one is re-added to all later blocks)
+ * TDSM: h = LN(c) * (1 + scale) + shift (scale_shift_table + t6, chunks
+ * 0..2); a random channel permutation split into groups g_j; expert j
+ * shuffles its (N x g_j) slice over the flattened axis, runs one 4-head
+ * attention (qkv and proj with bias) on each of 4 contiguous segments of
+ * N/4 tokens, unshuffles; c += gate * out.  No MLP, no cross-attention.
+ * Keys (official): controlnet.{k}.{before_proj,after_proj}.{weight,bias}
+ * [D][D], controlnet.{k}.process.scale_shift_table [6][D],
+ * controlnet.{k}.process.experts_attn.{j}.attn.qkv.* [3g][g],
+ * ...attn.proj.* [g][g].  Positions and group counts: config.json
+ * {"c_adding_index": [...], "prior2": [...]}, else the official lists
+ * (11 blocks) [0,2,3,4,5,6,7,8,9,18,19] / [6,2,6,4,2,2,4,4,6,6,6].
+ * Group sizes come from the weight shapes (sum D, multiples of 4).  All
+ * weights are copied to f32 at open (about 183 MB for the official one).
+ * The token count N must be a multiple of 4 (DC_EINVAL at forward).  The
+ * branch runs in f32 whatever dc_pixart_set_precision says.
+ * Errors: DC_ENOTFOUND (missing key), DC_EFORMAT (shapes, counts, config).
+ */
+struct dc_relactrl;
+enum dc_status dc_relactrl_open(struct dc_relactrl **out, const struct dc_pixart *base,
+                                const char *path);
+void dc_relactrl_free(struct dc_relactrl *r);              /* NULL is a no-op */
+int dc_relactrl_blocks(const struct dc_relactrl *r);
+int dc_relactrl_position(const struct dc_relactrl *r, int k);
+int dc_relactrl_groups(const struct dc_relactrl *r, int k);
+/* Permutation ints block k needs for N tokens: hidden + N * hidden. */
+size_t dc_relactrl_perm_len(const struct dc_relactrl *r, int k, int tokens);
+/* 1 if the safetensors file/folder at path has RelaCtrl keys
+ * (controlnet.0.process.scale_shift_table), 0 if not or unreadable. */
+int dc_relactrl_detect(const char *path);
+/*
+ * Parameter and multiply-add-based FLOP counts (2 per MAC, attention
+ * products included, norms/softmax excluded) of one forward over N tokens
+ * for hidden D: a RelaCtrl branch with K blocks of the given group counts
+ * (equal groups D/n), and a PixArt-delta ControlNet of Kd copied blocks
+ * (text length T, ff 4D).
+ */
+void dc_relactrl_cost(int D, int N, int K, const int *groups, double *params,
+                      double *flops);
+void dc_pixart_control_cost(int D, int N, int T, int Kd, double *params, double *flops);
+
 enum dc_status dc_pixart_set_precision(struct dc_pixart *pix, enum dc_precision prec);
 enum dc_precision dc_pixart_precision(const struct dc_pixart *pix);
 enum dc_status dc_pixart_control_set_precision(struct dc_pixart_control *ctl,

@@ -274,6 +274,28 @@ fixture() {
 	[ "$(pixels c2.png)" = "$(pixels c1.png)" ]
 }
 
+@test "control: a RelaCtrl branch given as --controlnet steers the image, deterministically" {
+	RC="$TOP/tests/golden/dit/relactrl"
+	dit-gen --model "$M" --seed 2 "a red apple" -o plain.png
+	dit-gen --model "$M" --seed 2 "a green apple" -o ctl.png
+	run --separate-stderr dit-gen --model "$M" --controlnet "$RC" --control ctl.png --seed 2 "a red apple" -o r1.png
+	assert_success
+	[ "$(pixels r1.png)" != "$(pixels plain.png)" ]
+	# the permutations come from the seed: the same command gives the same image
+	dit-gen --model "$M" --controlnet "$RC" --control ctl.png --seed 2 "a red apple" -o r2.png
+	[ "$(pixels r2.png)" = "$(pixels r1.png)" ]
+	dit-gen --model "$M" --controlnet "$RC" --control ctl.png --control-scale 0 --seed 2 "a red apple" -o r0.png
+	[ "$(pixels r0.png)" = "$(pixels plain.png)" ]
+	# without its config.json (1 block, not the official 11): a one-line error, no output
+	mkdir rc
+	cp "$RC/relactrl.safetensors" rc/
+	run --separate-stderr dit-gen --model "$M" --controlnet rc --control ctl.png "x" -o out.png
+	assert_failure 1
+	[[ "$stderr" == "dit-gen: cannot load ControlNet 'rc': relactrl: "*"a config.json with c_adding_index and prior2 is needed" ]]
+	[ "$(echo "$stderr" | wc -l)" -eq 1 ]
+	[ ! -e out.png ]
+}
+
 @test "control: bad inputs are one-line errors with no output" {
 	dit-gen --model "$M" "a red apple" -o ok.png
 	printf 'not a png at all' > bad.png
