@@ -16,6 +16,7 @@
 #include "signal/signal.h"
 #include "metrics/metrics.h"
 #include "text/spm.h"
+#include "text/normalize.h"
 #include "cli/cli.h"
 
 #endif /* DIFFCORE_H */
