@@ -841,6 +841,39 @@ const struct dc_st_tensor *dc_model_find(const struct dc_model *m, const char *n
 	return e ? e->t : NULL;
 }
 
+enum dc_status dc_model_find_checked(const struct dc_model *m, const char *name, int rank,
+                                     const int64_t *shape, const struct dc_st_tensor **out)
+{
+	const struct dc_st_tensor *t = dc_model_find(m, name);
+	if (!t)
+		return dc_fail(DC_ENOTFOUND, "no tensor '%s'", name ? name : "(null)");
+	int ok = t->rank == rank;
+	for (int i = 0; ok && i < rank; i++)
+		ok = t->shape[i] == shape[i];
+	if (!ok) {
+		char want[96] = "[", got[96] = "[";
+		for (int i = 0; i < rank && i < DC_MAX_RANK; i++)
+			snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld",
+			         i ? "," : "", (long long)shape[i]);
+		for (int i = 0; i < t->rank && i < DC_MAX_RANK; i++)
+			snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", i ? "," : "",
+			         (long long)t->shape[i]);
+		strcat(want, "]");
+		strcat(got, "]");
+		return dc_fail(DC_EFORMAT, "tensor '%s' has shape %s, the config needs %s", name,
+		               got, want);
+	}
+	switch (t->dtype) {
+	case DC_F32: case DC_F16: case DC_BF16: case DC_F64:
+		break;
+	default:
+		return dc_fail(DC_EFORMAT, "tensor '%s' has dtype %s, not a float type", name,
+		               dc_dtype_name(t->dtype));
+	}
+	*out = t;
+	return DC_OK;
+}
+
 static enum dc_status model_find(const struct dc_model *m, const char *name,
                                  const struct dc_st_tensor **t)
 {

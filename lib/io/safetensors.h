@@ -285,6 +285,15 @@ size_t dc_model_count(const struct dc_model *m);
 const struct dc_st_tensor *dc_model_at(const struct dc_model *m, size_t i);
 /* Lookup across shards (binary search); NULL if absent (no error recorded). */
 const struct dc_st_tensor *dc_model_find(const struct dc_model *m, const char *name);
+/*
+ * A float tensor (F32, F16, BF16 or F64) of exactly `rank` dims `shape`, for
+ * model loaders checking a checkpoint against its config: DC_ENOTFOUND
+ * "no tensor 'NAME'", DC_EFORMAT "tensor 'NAME' has shape [..], the config
+ * needs [..]" or a non-float dtype.  (`shape` holds at most 95 chars' worth
+ * of dims in messages.)
+ */
+enum dc_status dc_model_find_checked(const struct dc_model *m, const char *name, int rank,
+                                     const int64_t *shape, const struct dc_st_tensor **out);
 /* As the dc_safetensors_ versions, across shards; errors name the tensor. */
 enum dc_status dc_model_get(const struct dc_model *m, const char *name, struct dc_tensor *view);
 enum dc_status dc_model_load(const struct dc_model *m, const char *name, struct dc_tensor *out);

@@ -153,45 +153,6 @@ static int nthr(size_t work)
 	return work < (1u << 15) ? 1 : dc_threads();
 }
 
-static enum dc_status check_shape(const struct dc_st_tensor *t, const char *name,
-                                  int rank, const int64_t *shape)
-{
-	int ok = t->rank == rank;
-	for (int i = 0; ok && i < rank; i++)
-		ok = t->shape[i] == shape[i];
-	if (ok)
-		return DC_OK;
-	char want[96] = "[", got[96] = "[";
-	for (int i = 0; i < rank; i++)
-		snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld", i ? "," : "",
-		         (long long)shape[i]);
-	for (int i = 0; i < t->rank && i < DC_MAX_RANK; i++)
-		snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", i ? "," : "",
-		         (long long)t->shape[i]);
-	strcat(want, "]");
-	strcat(got, "]");
-	return dc_fail(DC_EFORMAT, "tensor '%s' has shape %s, the config needs %s", name, got, want);
-}
-
-static enum dc_status find_checked(const struct dc_model *m, const char *name, int rank,
-                                   const int64_t *shape, const struct dc_st_tensor **out)
-{
-	const struct dc_st_tensor *t = dc_model_find(m, name);
-	if (!t)
-		return dc_fail(DC_ENOTFOUND, "no tensor '%s'", name);
-	enum dc_status s = check_shape(t, name, rank, shape);
-	if (s)
-		return s;
-	switch (t->dtype) {
-	case DC_F32: case DC_F16: case DC_BF16: case DC_F64:
-		break;
-	default:
-		return dc_fail(DC_EFORMAT, "tensor '%s' has dtype %s, not a float type", name,
-		               dc_dtype_name(t->dtype));
-	}
-	*out = t;
-	return DC_OK;
-}
 
 /* Check every tensor of blocks 0..n-1 of a source; *conv = 1 if some
  * tensor must be converted to f32 at forward time. */
@@ -207,7 +168,7 @@ static enum dc_status blocks_validate(const struct blocksrc *src, int64_t D, int
 			const struct dc_st_tensor *t;
 			snprintf(name, sizeof name, src->fmt, i);
 			strncat(name, sp[j].suffix, sizeof name - strlen(name) - 1);
-			enum dc_status s = find_checked(src->m, name, sp[j].rank, sp[j].shape, &t);
+			enum dc_status s = dc_model_find_checked(src->m, name, sp[j].rank, sp[j].shape, &t);
 			if (s)
 				return s;
 			if (t->dtype != DC_F32 || ((uintptr_t)t->data & 3))
@@ -610,7 +571,7 @@ enum dc_status dc_pixart_open(struct dc_pixart **out, const char *path)
 	for (int i = 0; i < n; i++) {
 		const struct dc_st_tensor *t;
 		size_t k = shape_numel(l[i].rank, l[i].shape);
-		if ((s = find_checked(p->model, l[i].name, l[i].rank, l[i].shape, &t)) ||
+		if ((s = dc_model_find_checked(p->model, l[i].name, l[i].rank, l[i].shape, &t)) ||
 		    (s = dc_model_get_f32(p->model, l[i].name, dst, k)))
 			goto fail;
 		*l[i].dst = dst;
@@ -797,11 +758,11 @@ enum dc_status dc_pixart_control_open(struct dc_pixart_control **out,
 		float *w = c->proj + per * (size_t)(i + 1);
 		const char *what = i < 0 ? "before_proj" : "after_proj";
 		snprintf(name, sizeof name, proj_fmt, i < 0 ? 0 : i, what, "weight");
-		if ((s = find_checked(c->model, name, 2, wsh, &t)) ||
+		if ((s = dc_model_find_checked(c->model, name, 2, wsh, &t)) ||
 		    (s = dc_model_get_f32(c->model, name, w, (size_t)D * D)))
 			goto fail;
 		snprintf(name, sizeof name, proj_fmt, i < 0 ? 0 : i, what, "bias");
-		if ((s = find_checked(c->model, name, 1, bsh, &t)) ||
+		if ((s = dc_model_find_checked(c->model, name, 1, bsh, &t)) ||
 		    (s = dc_model_get_f32(c->model, name, w + (size_t)D * D, D)))
 			goto fail;
 	}
@@ -903,7 +864,7 @@ static enum dc_status rela_get(const struct dc_model *m, const char *name, int r
 {
 	int64_t sh[2] = { d0, d1 };
 	const struct dc_st_tensor *t;
-	enum dc_status s = find_checked(m, name, rank, sh, &t);
+	enum dc_status s = dc_model_find_checked(m, name, rank, sh, &t);
 	if (!s)
 		s = dc_model_get_f32(m, name, dst, rank == 2 ? (size_t)(d0 * d1) : (size_t)d0);
 	return s;

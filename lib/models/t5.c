@@ -95,45 +95,6 @@ static int f32_in_place(const struct dc_st_tensor *t)
 	return t->dtype == DC_F32 && ((uintptr_t)t->data & 3) == 0;
 }
 
-static enum dc_status check_shape(const struct dc_st_tensor *t, const char *name,
-                                  int rank, const int64_t *shape)
-{
-	int ok = t->rank == rank;
-	for (int i = 0; ok && i < rank; i++)
-		ok = t->shape[i] == shape[i];
-	if (ok)
-		return DC_OK;
-	char want[96] = "[", got[96] = "[";
-	for (int i = 0; i < rank; i++)
-		snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld", i ? "," : "",
-		         (long long)shape[i]);
-	for (int i = 0; i < t->rank && i < DC_MAX_RANK; i++)
-		snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", i ? "," : "",
-		         (long long)t->shape[i]);
-	strcat(want, "]");
-	strcat(got, "]");
-	return dc_fail(DC_EFORMAT, "tensor '%s' has shape %s, the config needs %s", name, got, want);
-}
-
-static enum dc_status find_checked(const struct dc_model *m, const char *name, int rank,
-                                   const int64_t *shape, const struct dc_st_tensor **out)
-{
-	const struct dc_st_tensor *t = dc_model_find(m, name);
-	if (!t)
-		return dc_fail(DC_ENOTFOUND, "no tensor '%s'", name);
-	enum dc_status s = check_shape(t, name, rank, shape);
-	if (s)
-		return s;
-	switch (t->dtype) {
-	case DC_F32: case DC_F16: case DC_BF16: case DC_F64:
-		break;
-	default:
-		return dc_fail(DC_EFORMAT, "tensor '%s' has dtype %s, not a float type", name,
-		               dc_dtype_name(t->dtype));
-	}
-	*out = t;
-	return DC_OK;
-}
 
 /* Layer l's vector f (a layer norm) as f32: owned, in place, or converted
  * into tmp. */
@@ -374,7 +335,7 @@ enum dc_status dc_t5_open(struct dc_t5 **out, const char *path)
 		s = dc_fail(DC_ENOTFOUND, "no tensor 'shared.weight' or 'encoder.embed_tokens.weight'");
 		goto fail;
 	}
-	if ((s = find_checked(m, en, 2, esh, &t5->emb_t)))
+	if ((s = dc_model_find_checked(m, en, 2, esh, &t5->emb_t)))
 		goto fail;
 
 	/* small tensors, copied to f32 */
@@ -388,9 +349,9 @@ enum dc_status dc_t5_open(struct dc_t5 **out, const char *path)
 		s = dc_fail(DC_ENOMEM, "t5: out of memory");
 		goto fail;
 	}
-	if ((s = find_checked(m, rn, 2, rsh, &t)) ||
+	if ((s = dc_model_find_checked(m, rn, 2, rsh, &t)) ||
 	    (s = dc_model_get_f32(m, rn, t5->rel, (size_t)c->buckets * c->heads)) ||
-	    (s = find_checked(m, fn, 1, fsh, &t)) ||
+	    (s = dc_model_find_checked(m, fn, 1, fsh, &t)) ||
 	    (s = dc_model_get_f32(m, fn, t5->final_ln, (size_t)D)))
 		goto fail;
 
@@ -407,7 +368,8 @@ enum dc_status dc_t5_open(struct dc_t5 **out, const char *path)
 			if (!sp.suffix)
 				continue;
 			snprintf(name, sizeof name, "encoder.block.%d.%s", l, sp.suffix);
-			if ((s = find_checked(m, name, sp.rank, sp.shape, &t5->tens[(size_t)l * W_NF + f])))
+			if ((s = dc_model_find_checked(m, name, sp.rank, sp.shape,
+			                               &t5->tens[(size_t)l * W_NF + f])))
 				goto fail;
 			if (!f32_in_place(t5->tens[(size_t)l * W_NF + f]))
 				t5->need_conv = 1;
