@@ -32,6 +32,7 @@
 #include "io/media.h"
 #include "metrics/metrics.h"
 #include "models/dit.h"
+#include "models/pixart.h"
 #include "rs.h"
 
 static const char usage[] =
@@ -39,9 +40,11 @@ static const char usage[] =
 	"model:    --model DIR (the installed default)  --controlnet DIR (the model's controlnet/)\n"
 	"set:      --count N evaluation items (24)  --steps N sampler steps (20)  --seed S (0)\n"
 	"output:   -o FILE (TSV; stdout)  --chart FILE.png (bar chart of the scores)\n"
+	"compare:  --compare DIR (repeatable): rows of cost, time, FD, HDD, F1 per branch\n"
 	"common:   -t/--threads N, -q/--quiet, -h/--help, --version\n";
 
-enum { OPT_MODEL = DC_OPT_TOOL_BASE, OPT_CONTROLNET, OPT_STEPS, OPT_COUNT, OPT_CHART };
+enum { OPT_MODEL = DC_OPT_TOOL_BASE, OPT_CONTROLNET, OPT_STEPS, OPT_COUNT, OPT_CHART,
+       OPT_COMPARE };
 
 static const struct option longopts[] = {
 	{ "model", required_argument, 0, OPT_MODEL },
@@ -49,6 +52,7 @@ static const struct option longopts[] = {
 	{ "steps", required_argument, 0, OPT_STEPS },
 	{ "count", required_argument, 0, OPT_COUNT },
 	{ "chart", required_argument, 0, OPT_CHART },
+	{ "compare", required_argument, 0, OPT_COMPARE },
 	DC_CLI_LONGOPTS,
 	{ 0, 0, 0, 0 }
 };
@@ -66,6 +70,7 @@ static const char *const prompts[] = {
 #define CANNY_HIGH 200.0
 
 #define DEFAULT_MODEL "pixart-emoji"
+#define MAX_COMPARE 16
 
 /* As dit-gen: PREFIX/share/diffcore/models/DEFAULT_MODEL next to the binary
  * (PREFIX/bin, build/bin or build/X/bin), or NULL. */
@@ -109,6 +114,7 @@ static void *xcalloc(size_t n, size_t size)
 struct run {
 	double *feat;     /* [n][nf] */
 	double hdd, f1;   /* means over the images */
+	double seconds;   /* generating the set */
 };
 
 struct ctx {
@@ -170,7 +176,9 @@ static void measure(struct ctx *c, const unsigned char *skip, float scale, struc
 	uint8_t *m = xcalloc((size_t)c->n * px, 1);
 	c->p.control_skip = skip;
 	c->p.control_scale = scale;
-	generate(c, c->pb, c->sb, c->clat, rgb);
+	double t0 = dc_time();
+	generate(c, c->pb, c->sb, scale > 0 ? c->clat : NULL, rgb);
+	out->seconds = dc_time() - t0;
 	c->p.control_skip = NULL;
 	c->p.control_scale = 1.0f;
 	double diag = sqrt((double)c->w * c->w + (double)c->h * c->h), hs = 0, fs = 0;
@@ -200,11 +208,84 @@ static void measure(struct ctx *c, const unsigned char *skip, float scale, struc
 	progress(c);
 }
 
+/* The branch attached to c->d: kind, blocks, parameters and FLOPs of one
+ * forward (dc_relactrl_cost / dc_pixart_control_cost). */
+static void branch_cost(struct ctx *c, const char **kind, int *blocks, double *params,
+                        double *flops)
+{
+	const struct dc_dit_info *info = dc_dit_info(c->d);
+	const struct dc_pixart_config *pc = dc_pixart_config(dc_dit_transformer(c->d));
+	int N = (c->pl.lat_height / info->patch) * (c->pl.lat_width / info->patch);
+	*blocks = info->control_blocks;
+	if (!*blocks) {
+		*kind = "none";
+		*params = *flops = 0;
+	} else if (info->control_relactrl) {
+		struct dc_relactrl *r = dc_dit_relactrl(c->d);
+		int g[64];
+		for (int k = 0; k < *blocks && k < 64; k++)
+			g[k] = dc_relactrl_groups(r, k);
+		*kind = "relactrl";
+		dc_relactrl_cost(pc->hidden, N, *blocks, g, params, flops);
+	} else {
+		*kind = "controlnet";
+		dc_pixart_control_cost(pc->hidden, N, info->max_tokens, *blocks, params, flops);
+	}
+}
+
+/* RelaCtrl's experiment: no control and each branch in `dirs` on the set. */
+static void compare(struct ctx *c, FILE *out, const char *const *dirs, int nd, uint64_t seed)
+{
+	int n = c->n, nf = c->nf;
+	uint64_t *sr = xcalloc((size_t)n, sizeof *sr);
+	for (int i = 0; i < n; i++)
+		sr[i] = seed + 2000 + (uint64_t)i;
+	/* the quality reference: the model's own images of prompts B, other seeds */
+	struct run ref;
+	uint64_t *sb = c->sb;
+	c->sb = sr;
+	measure(c, NULL, 0.0f, &ref);
+	c->sb = sb;
+	double *mu = xcalloc((size_t)nf, sizeof *mu), *sd = xcalloc((size_t)nf, sizeof *sd);
+	rs_standardise_params(ref.feat, n, nf, mu, sd);
+	double *fa = xcalloc((size_t)n * nf, sizeof *fa), *fb = xcalloc((size_t)n * nf, sizeof *fb);
+	rs_standardise(ref.feat, n, nf, mu, sd, fa);
+	const struct dc_pixart_config *pc = dc_pixart_config(dc_dit_transformer(c->d));
+	int N = (c->pl.lat_height / dc_dit_info(c->d)->patch) *
+	        (c->pl.lat_width / dc_dit_info(c->d)->patch);
+	double base_params, base_flops;
+	dc_pixart_control_cost(pc->hidden, N, dc_dit_info(c->d)->max_tokens, pc->layers,
+	                       &base_params, &base_flops);
+	fprintf(out, "# base transformer blocks: %.6g parameters, %.6g GFLOPs per forward; "
+	        "%d items, %d steps\n", base_params, base_flops / 1e9, n, c->p.steps);
+	fprintf(out, "branch\tkind\tblocks\tparams\tgflops\tsec_per_image\tfd\thdd\tf1\n");
+	for (int r = -1; r < nd; r++) {
+		enum dc_status st;
+		if (r >= 0 && (st = dc_dit_set_controlnet(c->d, dirs[r])))
+			dc_die_status(st, "cannot load control branch '%s'", dirs[r]);
+		const char *kind;
+		int blocks;
+		double params, flops, fd;
+		struct run x;
+		branch_cost(c, &kind, &blocks, &params, &flops);
+		measure(c, NULL, r < 0 ? 0.0f : 1.0f, &x);
+		rs_standardise(x.feat, n, nf, mu, sd, fb);
+		if ((st = dc_frechet_features(fb, (size_t)n, fa, (size_t)n, nf, &fd)))
+			dc_die_status(st, "Frechet distance");
+		fprintf(out, "%s\t%s\t%d\t%.0f\t%.6g\t%.6g\t%.6g\t%.6g\t%.6g\n", r < 0 ? "-" : dirs[r],
+		        r < 0 ? "none" : kind, r < 0 ? 0 : blocks, r < 0 ? 0 : params,
+		        r < 0 ? 0 : flops / 1e9, x.seconds / n, fd, x.hdd, x.f1);
+		free(x.feat);
+	}
+	free(ref.feat);
+	free(sr); free(mu); free(sd); free(fa); free(fb);
+}
+
 int main(int argc, char **argv)
 {
 	struct dc_cli *cli = dc_cli_init("relevance-score", usage);
-	const char *model = NULL, *controlnet = NULL, *chart = NULL;
-	int steps = 20, count = 24, c;
+	const char *model = NULL, *controlnet = NULL, *chart = NULL, *cmp[MAX_COMPARE];
+	int steps = 20, count = 24, ncmp = 0, c;
 	while ((c = getopt_long(argc, argv, DC_CLI_SHORTOPTS, longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_MODEL: model = optarg; break;
@@ -212,6 +293,13 @@ int main(int argc, char **argv)
 		case OPT_STEPS: steps = (int)dc_cli_long("steps", optarg, 1, 1000); break;
 		case OPT_COUNT: count = (int)dc_cli_long("count", optarg, 2, 1000); break;
 		case OPT_CHART: chart = optarg; break;
+		case OPT_COMPARE:
+			if (ncmp == MAX_COMPARE)
+				dc_usage_error("at most %d --compare branches", MAX_COMPARE);
+			if (!*optarg)
+				dc_usage_error("invalid value for --compare: ''");
+			cmp[ncmp++] = optarg;
+			break;
 		default: dc_cli_option(cli, c, optarg);
 		}
 	}
@@ -219,6 +307,8 @@ int main(int argc, char **argv)
 		dc_usage_error("unexpected argument '%s' (the evaluation set is built in)", argv[optind]);
 	if (chart && !*chart)
 		dc_usage_error("invalid value for --chart: ''");
+	if (ncmp && (chart || controlnet))
+		dc_usage_error("--compare takes the branches to compare: not with --chart or --controlnet");
 	uint64_t seed = cli->seed_given ? cli->seed : 0;
 
 	char *defmodel = NULL;
@@ -239,7 +329,7 @@ int main(int argc, char **argv)
 	if (controlnet && (st = dc_dit_set_controlnet(cx.d, controlnet)))
 		dc_die_status(st, "cannot load ControlNet '%s'", controlnet);
 	int K = info->control_blocks;
-	if (!K)
+	if (!K && !ncmp)
 		dc_die("model '%s' has no controlnet/: give --controlnet DIR", model);
 	dc_dit_params_init(&cx.p);
 	cx.p.steps = steps;
@@ -271,8 +361,9 @@ int main(int argc, char **argv)
 		cx.sb[i] = seed + 1000 + (uint64_t)i;
 	}
 	/* configurations: A, full, K zero, K-1 bypass (the last block's bypass is
-	 * its zeroing: nothing follows it), all off */
-	cx.total = 1 + 1 + K + (K - 1) + 1;
+	 * its zeroing: nothing follows it), all off; compare: A, reference, none,
+	 * each branch */
+	cx.total = ncmp ? 3 + ncmp : 1 + 1 + K + (K - 1) + 1;
 	float *rgb = xcalloc((size_t)n * np, sizeof *rgb);
 	generate(&cx, pa, sa, NULL, rgb);
 	cx.cmask = xcalloc((size_t)n * px, 1);
@@ -291,6 +382,14 @@ int main(int argc, char **argv)
 	free(rgb);
 	cx.done = 1;
 	progress(&cx);
+	if (ncmp) {
+		compare(&cx, out, cmp, ncmp, seed);
+		dc_cli_commit_output();
+		free(pa); free(cx.pb); free(sa); free(cx.sb); free(cx.cmask); free(cx.clat);
+		dc_dit_free(cx.d);
+		free(defmodel);
+		return 0;
+	}
 
 	/* the reference and the probes */
 	struct run full, *zero = xcalloc((size_t)K, sizeof *zero), *byp = xcalloc((size_t)K, sizeof *byp),

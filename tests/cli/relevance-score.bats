@@ -118,3 +118,33 @@ fields() {
 	# removing the whole control lowers edge F1 and raises the Hausdorff distance
 	awk -F'\t' '$1 == "all" { exit !($3 > 0 && $4 > 0 && $5 > 0) }' def.tsv
 }
+
+@test "--compare: a row for no control and one per branch (ControlNet and RelaCtrl) with costs, time, FD, HDD, F1" {
+	RC="$TOP/tests/golden/dit/relactrl"
+	relevance-score -q -t 1 --model "$M" --count 3 --steps 2 --compare "$CN" --compare "$RC" -o cmp.tsv
+	[ "$(wc -l < cmp.tsv)" -eq 5 ]
+	[[ "$(sed -n 1p cmp.tsv)" == "# base transformer blocks: "*" parameters, "*" GFLOPs per forward; 3 items, 2 steps" ]]
+	[ "$(sed -n 2p cmp.tsv)" = "$(printf 'branch\tkind\tblocks\tparams\tgflops\tsec_per_image\tfd\thdd\tf1')" ]
+	[ "$(tail -n +3 cmp.tsv | cut -f1-3 | tr '\t\n' ' ')" = "- none 0 $CN controlnet 1 $RC relactrl 1 " ]
+	# no control costs nothing; each branch has parameters and FLOPs; FD, HDD, F1 are numbers
+	awk -F'\t' 'NR == 3 { exit !($4 == 0 && $5 == 0) }' cmp.tsv
+	awk -F'\t' 'NR > 3 && !($4 > 0 && $5 > 0) { bad = 1 } END { exit bad }' cmp.tsv
+	tail -n +3 cmp.tsv | cut -f6- | tr '\t' '\n' | grep -Evq '^-?[0-9.]+(e[-+][0-9]+)?$' && false
+	# a RelaCtrl block costs less than a copied PixArt block
+	awk -F'\t' 'NR == 4 { c = $4 } NR == 5 { exit !($4 < c) }' cmp.tsv
+	# deterministic apart from the timing column
+	relevance-score -q -t 1 --model "$M" --count 3 --steps 2 --compare "$CN" --compare "$RC" > again.tsv
+	[ "$(cut -f1-5,7- cmp.tsv)" = "$(cut -f1-5,7- again.tsv)" ]
+}
+
+@test "--compare: bad branches and conflicting options" {
+	run --separate-stderr relevance-score -q --model "$M" --count 2 --steps 1 --compare /nonexistent -o x.tsv
+	assert_failure 1
+	[[ "$stderr" == "relevance-score: cannot load control branch '/nonexistent': "* ]]
+	[ ! -e x.tsv ]
+	for args in "--compare=" "--compare $CN --chart c.png" "--compare $CN --controlnet $CN"; do
+		run --separate-stderr relevance-score --model "$M" $args
+		[ "$status" -eq 2 ] || { echo "$args: status $status: $stderr"; false; }
+		[[ "$stderr" == relevance-score:* ]] || { echo "$args: $stderr"; false; }
+	done
+}

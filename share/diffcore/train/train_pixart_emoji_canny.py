@@ -21,6 +21,25 @@
 # Saved as OUT/controlnet/ in the diffusers research-port layout
 # (config.json: PixArtControlNetAdapterModel, num_layers K;
 # controlnet_blocks.{i}.{before_proj,transformer_block.*,after_proj}), bf16.
+#
+# BRANCH=relactrl trains a RelaCtrl branch instead (official 360CVGroup/RelaCtrl
+# pixart_relactrl_v1.py semantics, as dit-gen runs it): RGLC blocks at the
+# positions POSITIONS (comma list, ascending; position p feeds base block p+1)
+# with GROUPS[k] Two-Dimensional Shuffle Mixer experts each (hidden/GROUPS[k]
+# channels, 4 heads):
+#   k == 0: c = TDSM(x + before_proj(x_embedder(control) + pos))
+#   k  > 0: c = TDSM(c + before_proj(x));   c_skip = after_proj(c)
+#   c_skip is added to the input of every later base block until the next
+#   RGLC block replaces it (the official forward does not reset it).
+# TDSM: adaLN (own scale_shift_table + t0) -> a random channel permutation
+# split into the experts -> in each expert a random permutation of the
+# token x channel axis, cut into 4 windows of N/4 tokens, multi-head
+# attention (timm Attention, qkv bias) -> un-permute -> gated residual.
+# Fresh permutations every forward, as the official code draws them, so the
+# branch cannot depend on any one permutation.  before/after_proj start at
+# zero as in the ControlNet.  Saved as OUT/relactrl/ (config.json:
+# c_adding_index, prior2; relactrl.safetensors with the official keys).
+# STEPS (default unlimited) stops training at a step count as well.
 # Also OUT/samples.png (control, output with control, output without) and
 # the edge F1 of outputs against their control, with and without control.
 # Inputs: BASE (the pipeline folder), DATA, EDGES (edges64.npz made as above),
@@ -48,6 +67,10 @@ EDGES = os.environ.get("EDGES", "edges64.npz")
 OUT = os.environ.get("OUT", "out_canny")
 SECONDS = float(os.environ.get("DIT_SECONDS", "240"))
 K = int(os.environ.get("CONTROL_BLOCKS", "4"))
+STEPS = int(os.environ.get("STEPS", "0")) or 1 << 60
+BRANCH = os.environ.get("BRANCH", "controlnet")
+POSITIONS = [int(v) for v in os.environ.get("POSITIONS", "0,3").split(",")]
+GROUPS = [int(v) for v in os.environ.get("GROUPS", "2,1").split(",")]
 dev = "cuda"
 os.makedirs(OUT, exist_ok=True)
 torch.manual_seed(0)
@@ -98,9 +121,72 @@ class ControlBlock(torch.nn.Module):
         return c, self.after_proj(c)
 
 
+class Expert(torch.nn.Module):
+    """TDSM_token: attention over a random token x channel shuffle, 4 windows."""
+
+    def __init__(self, g):
+        super().__init__()
+        self.qkv = torch.nn.Linear(g, 3 * g)
+        self.proj = torch.nn.Linear(g, g)
+
+    def forward(self, h):
+        B, N, g = h.shape
+        p = torch.randperm(N * g, device=h.device)
+        s = h.reshape(B, N * g)[:, p].reshape(B * 4, N // 4, g)
+        q, k, v = self.qkv(s).reshape(B * 4, N // 4, 3, 4, g // 4).permute(2, 0, 3, 1, 4)
+        o = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(B * 4, N // 4, g)
+        o = self.proj(o).reshape(B, N * g)
+        out = torch.empty_like(o)
+        out[:, p] = o
+        return out.view(B, N, g)
+
+
+class TDSM(torch.nn.Module):
+    def __init__(self, D, n):
+        super().__init__()
+        self.D, self.g = D, D // n
+        self.scale_shift_table = torch.nn.Parameter(torch.randn(6, D) / D ** 0.5)
+        self.experts_attn = torch.nn.ModuleList([torch.nn.Module() for _ in range(n)])
+        for e in self.experts_attn:
+            e.attn = Expert(self.g)
+
+    def forward(self, c, t0):
+        B = c.shape[0]
+        shift, scale, gate = (self.scale_shift_table[None] + t0.reshape(B, 6, -1)).chunk(6, 1)[:3]
+        h = F.layer_norm(c, c.shape[-1:], eps=1e-6) * (1 + scale) + shift
+        perm = torch.randperm(self.D, device=c.device)
+        out = torch.empty_like(h)
+        for j, e in enumerate(self.experts_attn):
+            idx = perm[j * self.g:(j + 1) * self.g]
+            out[:, :, idx] = e.attn(h[:, :, idx]).to(out.dtype)
+        return c + gate * out
+
+
+class RGLCBlock(torch.nn.Module):
+    def __init__(self, k, D, n):
+        super().__init__()
+        self.k = k
+        self.before_proj = torch.nn.Linear(D, D)
+        self.after_proj = torch.nn.Linear(D, D)
+        for lin in (self.before_proj, self.after_proj):
+            torch.nn.init.zeros_(lin.weight)
+            torch.nn.init.zeros_(lin.bias)
+        self.process = TDSM(D, n)
+
+    def forward(self, x, c, args):
+        t0 = args["timestep"]
+        c = self.process(x + self.before_proj(c) if self.k == 0 else c + self.before_proj(x), t0)
+        return c, self.after_proj(c)
+
+
 D = dit.inner_dim
-ctrl = torch.nn.ModuleList([ControlBlock(dit.transformer_blocks[i], i, D) for i in range(K)]).to(dev)
+if BRANCH == "relactrl":
+    assert POSITIONS == sorted(POSITIONS) and len(POSITIONS) == len(GROUPS)
+    ctrl = torch.nn.ModuleList([RGLCBlock(k, D, n) for k, n in enumerate(GROUPS)]).to(dev)
+else:
+    ctrl = torch.nn.ModuleList([ControlBlock(dit.transformer_blocks[i], i, D) for i in range(K)]).to(dev)
 ctrl.requires_grad_(True).train()
+print(f"{BRANCH}: {sum(p.numel() for p in ctrl.parameters())} trainable parameters", flush=True)
 
 
 def forward(x, t, text, mask, c_lat, scale=1.0):
@@ -115,12 +201,19 @@ def forward(x, t, text, mask, c_lat, scale=1.0):
     args = dict(attention_mask=None, encoder_hidden_states=y, encoder_attention_mask=bias, timestep=t6)
     blocks = dit.transformer_blocks
     h = blocks[0](h, **args)
-    n = len(ctrl) if c is not None else 0
-    for i in range(1, len(blocks)):
-        if i <= n:
-            c, skip = ctrl[i - 1](h, c, args)
-            h = h + scale * skip
-        h = blocks[i](h, **args)
+    if BRANCH == "relactrl":
+        skip = 0
+        for i in range(1, len(blocks)):
+            if c is not None and i - 1 in POSITIONS:
+                c, skip = ctrl[POSITIONS.index(i - 1)](h, c, args)
+            h = blocks[i](h + scale * skip, **args)
+    else:
+        n = len(ctrl) if c is not None else 0
+        for i in range(1, len(blocks)):
+            if i <= n:
+                c, skip = ctrl[i - 1](h, c, args)
+                h = h + scale * skip
+            h = blocks[i](h, **args)
     shift, sc = (dit.scale_shift_table[None] + temb[:, None]).chunk(2, dim=1)
     h = dit.proj_out(dit.norm_out(h) * (1 + sc) + shift)
     co = dit.out_channels
@@ -137,12 +230,37 @@ def augment(x, e):
     return x, e
 
 
-opt = torch.optim.AdamW(ctrl.parameters(), lr=1e-4, weight_decay=0.0)
+FNAME = "relactrl.safetensors" if BRANCH == "relactrl" else "diffusion_pytorch_model.safetensors"
+
+
+def branch_state():
+    """The branch's tensors under the names of its published layout."""
+    if BRANCH == "relactrl":
+        return {f"controlnet.{k}.{n}": v for k, blk in enumerate(ctrl) for n, v in blk.state_dict().items()}
+    sd = {}
+    for i, blk in enumerate(ctrl):
+        for k, v in blk.transformer_block.state_dict().items():
+            sd[f"controlnet_blocks.{i}.transformer_block.{k}"] = v
+        for proj in ("before_proj", "after_proj"):
+            if hasattr(blk, proj):
+                for s in ("weight", "bias"):
+                    sd[f"controlnet_blocks.{i}.{proj}.{s}"] = getattr(getattr(blk, proj), s)
+    return sd
+
+
+if os.environ.get("INIT"):   # resume: INIT = a branch folder saved by this script
+    from safetensors.torch import load_file
+    init = load_file(os.path.join(os.environ["INIT"], FNAME))
+    with torch.no_grad():
+        for k, v in branch_state().items():
+            v.copy_(init[k].float())
+    print("resumed from", os.environ["INIT"], flush=True)
+opt = torch.optim.AdamW(ctrl.parameters(), lr=float(os.environ.get("LR", "1e-4")), weight_decay=0.0)
 betas = torch.linspace(1e-4, 0.02, 1000, dtype=torch.float64)
 abar = torch.cumprod(1 - betas, 0).float().to(dev)
 B = 128
 t0, step = time.time(), 0
-while time.time() - t0 < SECONDS:
+while time.time() - t0 < SECONDS and step < STEPS:
     idx = torch.randint(0, N, (B,), device=dev)
     x, e = augment(images[idx], edges[idx])
     pick = torch.tensor([random.choice(by_img[i]) for i in idx.tolist()], device=dev)
@@ -164,24 +282,17 @@ while time.time() - t0 < SECONDS:
     step += 1
     if step % 500 == 0:
         print(f"step {step} loss {loss.item():.4f} ({time.time() - t0:.0f} s)", flush=True)
-print(f"controlnet: {step} steps in {time.time() - t0:.0f} s, last loss {loss.item():.4f}", flush=True)
+print(f"{BRANCH}: {step} steps in {time.time() - t0:.0f} s, last loss {loss.item():.4f}", flush=True)
 
-# ---- save (diffusers research-port names), bf16
+# ---- save (diffusers research-port names, or RelaCtrl's), bf16
 ctrl.eval()
-sd = {}
-for i, blk in enumerate(ctrl):
-    for k, v in blk.transformer_block.state_dict().items():
-        sd[f"controlnet_blocks.{i}.transformer_block.{k}"] = v
-    for proj in ("before_proj", "after_proj"):
-        if hasattr(blk, proj):
-            for s in ("weight", "bias"):
-                sd[f"controlnet_blocks.{i}.{proj}.{s}"] = getattr(getattr(blk, proj), s)
-cdir = os.path.join(OUT, "controlnet")
+cdir = os.path.join(OUT, BRANCH)
 os.makedirs(cdir, exist_ok=True)
-save_file({k: v.detach().to(torch.bfloat16).contiguous().cpu() for k, v in sd.items()},
-          os.path.join(cdir, "diffusion_pytorch_model.safetensors"))
+save_file({k: v.detach().to(torch.bfloat16).contiguous().cpu() for k, v in branch_state().items()},
+          os.path.join(cdir, FNAME))
 with open(os.path.join(cdir, "config.json"), "w") as f:
-    json.dump({"_class_name": "PixArtControlNetAdapterModel", "num_layers": K}, f, indent=1)
+    json.dump({"c_adding_index": POSITIONS, "prior2": GROUPS} if BRANCH == "relactrl" else
+              {"_class_name": "PixArtControlNetAdapterModel", "num_layers": K}, f, indent=1)
 
 # ---- samples: 8 emoji, DPM-Solver++ 20 steps, cfg 4.5, with and without control
 from diffusers import DPMSolverMultistepScheduler  # noqa: E402
