@@ -17,6 +17,8 @@
 #include "metrics/metrics.h"
 #include "text/spm.h"
 #include "text/normalize.h"
+#include "speech/fbank.h"
+#include "speech/spk.h"
 #include "cli/cli.h"
 
 #endif /* DIFFCORE_H */

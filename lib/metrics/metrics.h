@@ -199,6 +199,125 @@ enum dc_status dc_pearson(const float *a, const float *b, size_t n, double *out)
 enum dc_status dc_beat_f1(const double *ref, size_t n_ref, const double *est, size_t n_est,
                           double window, double min_time, struct dc_prf *out);
 
+/* ---- speaker verification (verif.c) ------------------------------------------ */
+
+/*
+ * Trials are n scores with labels (nonzero = target: same speaker, 0 =
+ * nontarget); a trial is accepted when its score is at or above the
+ * decision threshold.  The operating points are those of
+ * sklearn.metrics.roc_curve: one per distinct score (tied scores move
+ * together), from "reject all" (P_fa 0, P_miss 1) to "accept all" (P_fa 1,
+ * P_miss 0).  Every function needs at least one target and one nontarget
+ * trial and finite scores (DC_EINVAL otherwise).
+ */
+
+/*
+ * Equal error rate, the point where P_miss = P_fa on the straight segments
+ * joining consecutive operating points (linear interpolation of the ROC:
+ * sklearn roc_curve then brentq(lambda x: 1 - x -
+ * interp1d(fpr, tpr)(x), 0, 1), equivalently the NIST SRE scoring tool's
+ * compute_eer on tie-merged points).  *eer is a fraction (0..1);
+ * *threshold (may be NULL) is the score threshold interpolated the same
+ * way between the two points' thresholds (the lower point's score when
+ * the crossing is on the segment leaving "reject all").
+ */
+enum dc_status dc_eer(const double *scores, const uint8_t *labels, size_t n, double *eer,
+                      double *threshold);
+
+struct dc_dcf {
+	double min_dcf;       /* normalised: raw / min(c_miss p_target, c_fa (1 - p_target)) */
+	double raw;           /* min over thresholds of c_miss P_miss p_target + c_fa P_fa (1 - p_target) */
+	double threshold;     /* accept when score > threshold (SpeechBrain's convention); -INFINITY: accept all */
+	double p_miss, p_fa;  /* at that threshold */
+};
+
+/*
+ * Minimum detection cost.  `raw` is SpeechBrain's
+ * speechbrain.utils.metric_stats.minDCF(pos, neg, c_miss, c_fa, p_target)
+ * (same thresholds: the distinct scores, reject when score <= threshold;
+ * the lowest threshold among equal costs) with the "accept all" point also
+ * considered (it can only win when c_fa (1 - p_target) < c_miss p_target);
+ * `min_dcf` is it normalised by the cost of the best trivial system, as the
+ * NIST SRE scoring tools and Kaldi's compute_min_dcf.py report it (1.0 =
+ * no better than always rejecting, or always accepting when p_target > 0.5).  Usual settings: p_target 0.01 or
+ * 0.05, c_miss = c_fa = 1.
+ */
+enum dc_status dc_min_dcf(const double *scores, const uint8_t *labels, size_t n, double p_target,
+                          double c_miss, double c_fa, struct dc_dcf *out);
+
+/*
+ * The DET curve: the operating points in order of decreasing threshold,
+ * *npoints = distinct scores + 1: point 0 rejects all (p_fa 0, p_miss 1),
+ * point k accepts the scores >= thr[k], the last accepts all.
+ * *pfa, *pmiss and *thr (thr[0] = +INFINITY) are allocated with dc_alloc
+ * and owned by the caller (dc_free); thr may be NULL.  Plot
+ * dc_probit(pfa) against dc_probit(pmiss).
+ */
+enum dc_status dc_det_curve(const double *scores, const uint8_t *labels, size_t n, double **pfa,
+                            double **pmiss, double **thr, size_t *npoints);
+
+/* The standard normal quantile Phi^-1(p) (Wichura's AS241 PPND16, relative
+ * error about 1e-16; Python's statistics.NormalDist().inv_cdf); -INFINITY
+ * at 0, +INFINITY at 1, NAN outside [0, 1]. */
+double dc_probit(double p);
+
+struct dc_image;
+
+/* What dc_det_plot draws besides the curve (any field may be 0 / NAN /
+ * NULL to leave it out). */
+struct dc_det_plot_opts {
+	int width, height;        /* 0: 640 x 640 */
+	double lo, hi;            /* axis range as probabilities (both axes); 0: lo is the
+	                             grid value at or below min(1/n_target, 1/n_nontarget,
+	                             1%) (at least 0.01%), hi the grid value at or above
+	                             40%, 2 x EER when the EER is above 20%, and 1.1 x the
+	                             minDCF point's rates (at most 99%) */
+	size_t n_target, n_nontarget;   /* for the automatic range */
+	double eer;               /* marked on the diagonal and printed */
+	double dcf_pfa, dcf_pmiss, dcf_p_target, min_dcf;   /* the minDCF point */
+	const char *title;        /* printed at the top (A-Z 0-9 and .,:-%()/=_+ ) */
+};
+
+/*
+ * Render a DET plot (probit-scaled axes in percent, grid at 0.01 0.02
+ * 0.05 0.1 0.2 0.5 1 2 5 10 20 40 60 80 90 95 98 99 %, the P_fa = P_miss
+ * diagonal, the curve through the n points, the EER and minDCF points)
+ * into *img, an 8-bit RGB image allocated here (dc_image_release).  Text is
+ * a built-in 3x5 pixel font; no dependency beyond the PNG writer that
+ * saves it.
+ */
+enum dc_status dc_det_plot(const double *pfa, const double *pmiss, size_t n,
+                           const struct dc_det_plot_opts *o, struct dc_image *img);
+
+/*
+ * Cosine similarity of two d-vectors in double precision, as
+ * torch.nn.functional.cosine_similarity (eps 1e-8): a.b /
+ * sqrt(max(|a|^2 |b|^2, 1e-16)); 0 when either is zero.
+ */
+double dc_cosine(const float *a, const float *b, size_t d);
+
+/* Scale x[d] to unit L2 norm in place (a zero vector is left as is). */
+void dc_l2_normalize(float *x, size_t d);
+
+/* mean[d] = the average of the n >= 1 rows x[n][d] (double accumulation). */
+enum dc_status dc_emb_mean(const float *x, size_t n, size_t d, float *mean);
+
+/*
+ * Cohort statistics of one embedding for adaptive s-norm, as WeSpeaker's
+ * score_norm.py get_mean_std: the cosine scores of e[d] against the nc
+ * cohort rows cohort[nc][d], sorted in decreasing order, the first top_n
+ * of them (all when top_n is 0 or >= nc: plain s-norm) -> their mean and
+ * population standard deviation (numpy std, ddof 0).  DC_EINVAL when fewer
+ * than 2 scores are kept or their spread is 0 (the normalised score would
+ * be infinite).  Allocates nc doubles of scratch.
+ */
+enum dc_status dc_cohort_stats(const float *e, const float *cohort, size_t nc, size_t d,
+                               size_t top_n, double *mean, double *std);
+
+/* AS-norm of a raw score s of enrollment e and test t:
+ * 0.5 ((s - mean_e) / std_e + (s - mean_t) / std_t). */
+double dc_asnorm(double s, double mean_e, double std_e, double mean_t, double std_t);
+
 #ifdef __cplusplus
 }
 #endif
