@@ -17,6 +17,7 @@
 #include "metrics/metrics.h"
 #include "text/spm.h"
 #include "text/normalize.h"
+#include "text/phonemize.h"
 #include "speech/fbank.h"
 #include "speech/spk.h"
 #include "cli/cli.h"

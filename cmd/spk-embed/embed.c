@@ -150,6 +150,8 @@ struct dc_spk *se_model(struct se_ctx *c)
 	enum dc_status st = dc_spk_open(&c->model, dir);
 	if (st)
 		dc_die_status(st, "cannot load model '%s'", dir);
+	if (c->o->precision != DC_PREC_F32 && (st = dc_spk_set_precision(c->model, c->o->precision)))
+		dc_die_status(st, "cannot load model '%s'", dir);
 	c->model_dir = dir;
 	int d = dc_spk_dim(c->model);
 	if (c->dim && c->dim != d)

@@ -39,13 +39,14 @@ static const char usage[] =
 	"          or STREAM:NAME; '-' is audio on stdin\n"
 	"audio:    --model DIR (share/diffcore/models/spk-ecapa)  --vad  --min-duration SEC (0.5)\n"
 	"          --keep-going (embed, enroll: skip bad files, exit 1 at the end)\n"
+	"          --precision f32|bf16|int8 (the network's GEMMs; f32)\n"
 	"scoring:  --norm none|mean|asnorm|mean+asnorm  --cohort STREAM  --top-n N (300)\n"
 	"eval:     --p-target P (0.01 and 0.05; repeat for others)  --det FILE.png  --no-header\n"
 	"common:   -o/--output FILE, -t/--threads N, -q/--quiet, -f/--force, -h/--help, --version\n";
 
 enum {
 	OPT_MODEL = DC_OPT_TOOL_BASE, OPT_VAD, OPT_MINDUR, OPT_KEEP, OPT_TRIALS, OPT_SCORES, OPT_COHORT, OPT_NORM,
-	OPT_TOPN, OPT_DET, OPT_PT, OPT_NOHEADER, OPT_NAME, OPT_LAST
+	OPT_TOPN, OPT_DET, OPT_PT, OPT_NOHEADER, OPT_NAME, OPT_PREC, OPT_LAST
 };
 
 static const struct option longopts[] = {
@@ -62,12 +63,13 @@ static const struct option longopts[] = {
 	{ "p-target", required_argument, 0, OPT_PT },
 	{ "no-header", no_argument, 0, OPT_NOHEADER },
 	{ "name", required_argument, 0, OPT_NAME },
+	{ "precision", required_argument, 0, OPT_PREC },
 	DC_CLI_LONGOPTS,
 	{ 0, 0, 0, 0 }
 };
 
 #define BIT(o) (1u << ((o) - OPT_MODEL))
-#define AUDIO_OPTS (BIT(OPT_MODEL) | BIT(OPT_VAD) | BIT(OPT_MINDUR))
+#define AUDIO_OPTS (BIT(OPT_MODEL) | BIT(OPT_VAD) | BIT(OPT_MINDUR) | BIT(OPT_PREC))
 #define NORM_OPTS (BIT(OPT_COHORT) | BIT(OPT_NORM) | BIT(OPT_TOPN))
 
 static struct dc_cli *cli;
@@ -99,6 +101,16 @@ static int parse(int argc, char **argv, struct se_opts *o, const char *sub, unsi
 		switch (c) {
 		case OPT_MODEL: o->model = optarg; break;
 		case OPT_VAD: o->vad = 1; break;
+		case OPT_PREC:
+			if (!strcmp(optarg, "f32"))
+				o->precision = DC_PREC_F32;
+			else if (!strcmp(optarg, "bf16"))
+				o->precision = DC_PREC_BF16;
+			else if (!strcmp(optarg, "int8"))
+				o->precision = DC_PREC_INT8;
+			else
+				dc_usage_error("--precision: '%s' is not f32, bf16 or int8", optarg);
+			break;
 		case OPT_MINDUR: o->min_dur = dc_cli_double("min-duration", optarg, 0.01, 3600); break;
 		case OPT_KEEP: o->keep_going = 1; break;
 		case OPT_TRIALS: o->trials = optarg; break;

@@ -20,6 +20,7 @@ enum se_norm { SE_NORM_NONE, SE_NORM_MEAN, SE_NORM_ASNORM, SE_NORM_MEAN_ASNORM }
 struct se_opts {
 	const char *model;         /* --model, NULL: the installed default */
 	int vad, keep_going, no_header;
+	enum dc_precision precision;  /* --precision (f32) */
 	double min_dur;            /* --min-duration, seconds */
 	const char *trials, *scores, *cohort, *det, *name;
 	enum se_norm norm;

@@ -57,6 +57,10 @@ if command -v dit-gen >/dev/null 2>&1; then
 	ctrl-extract canny "$out/apple-heart.png" -o "$out/apple-heart-edges.png"
 	echo "controlled image: $out/apple-heart.png (a red apple following $out/heart-edges.png)"
 	ctrl-extract compare "$out/heart-edges.png" "$out/apple-heart-edges.png"
+	# the same with the RelaCtrl branch (14.6% of the ControlNet's parameters)
+	dit-gen --seed 1 --controlnet share/diffcore/models/pixart-emoji/relactrl \
+		--control "$out/heart-edges.png" "a red apple" -o "$out/apple-heart-relactrl.png"
+	echo "RelaCtrl-controlled image: $out/apple-heart-relactrl.png"
 fi
 # relevance-score: how much each of the default ControlNet's 4 blocks matters
 # (a reduced evaluation set: 8 items, 10 steps)
@@ -64,5 +68,16 @@ if command -v relevance-score >/dev/null 2>&1; then
 	relevance-score -q --count 8 --steps 10 -o "$out/relevance.tsv" --chart "$out/relevance.png"
 	echo "relevance scores: $out/relevance.tsv, chart $out/relevance.png"
 	cat "$out/relevance.tsv"
+fi
+# spk-embed: speaker embeddings with the default ECAPA-TDNN (trained on other
+# speakers); two sentences of one speaker score high, another speaker low
+if command -v spk-embed >/dev/null 2>&1; then
+	spk-embed -q $S/spk1030_a.flac $S/spk1030_b.flac $S/spk1037_a.flac -o "$out/speakers.dts"
+	echo "speaker embeddings: $out/speakers.dts"
+	tensor-tool info "$out/speakers.dts" | head -4
+	printf '%s\t%s\n' $S/spk1030_a.flac $S/spk1030_b.flac $S/spk1030_a.flac $S/spk1037_a.flac \
+		> "$out/trials.tsv"
+	echo "scores (same speaker, then another speaker):"
+	spk-embed -q score --trials "$out/trials.tsv"
 fi
 echo "== demo done"

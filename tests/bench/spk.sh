@@ -15,20 +15,22 @@
 # digits.  Then the same at 3000 frames (30 s).  Prints min/median ms and
 # the ratios torch/ours (the speed-up); asserts nothing about time.
 #
-# Environment: B (build), BENCH_RUNS (30), BENCH_THREADS (2), BENCH_SPK_DIR
-# (/tmp/diffcore-bench-spk), SPEECHBRAIN_SRC (.ref/sb/speechbrain when
+# Environment: B (build), BENCH_RUNS (30), BENCH_THREADS (2), BENCH_SPK_C
+# (512; 256 is the width of the default spk-ecapa), BENCH_SPK_DIR
+# (/tmp/diffcore-bench-spk-cC), SPEECHBRAIN_SRC (.ref/sb/speechbrain when
 # present), PYTHON.
 B=${B:-build}
 R=${BENCH_RUNS:-30}
 T=${BENCH_THREADS:-2}
-DIR=${BENCH_SPK_DIR:-/tmp/diffcore-bench-spk}
+C=${BENCH_SPK_C:-512}
+DIR=${BENCH_SPK_DIR:-/tmp/diffcore-bench-spk-c$C}
 PY=${PYTHON:-/usr/bin/python3}
 LIBDIR=/usr/lib/x86_64-linux-gnu
 [ -z "${SPEECHBRAIN_SRC:-}" ] && [ -d .ref/sb/speechbrain ] && SPEECHBRAIN_SRC=$PWD/.ref/sb/speechbrain
 export SPEECHBRAIN_SRC
 
 make -s -f tests/bench/Makefile B="$B" "$B/bench/bench_spk" || exit 1
-[ -f "$DIR/feats.f32" ] || "$B/bench/bench_spk" make "$DIR" || exit 1
+[ -f "$DIR/feats.f32" ] || "$B/bench/bench_spk" make "$DIR" -c "$C" || exit 1
 res=$(mktemp) || exit 1
 trap 'rm -f "$res"' EXIT INT TERM
 
@@ -36,7 +38,7 @@ TARCH=DIFFCORE_BENCH_DUMMY=1
 grep -q avx512f /proc/cpuinfo 2>/dev/null && TARCH=BLIS_ARCH_TYPE=0
 
 for F in 300 3000; do
-	echo "== ECAPA-TDNN C=512, $F frames, f32, $T threads, $R runs each"
+	echo "== ECAPA-TDNN C=$C, $F frames, f32, $T threads, $R runs each"
 	: >"$res"
 	DIFFCORE_NUM_THREADS=$T "$B/bench/bench_spk" embed "$DIR" -r "$R" -T "$F" -l ours | tee -a "$res"
 	DIFFCORE_NUM_THREADS=$T "$B/bench/bench_spk" embed "$DIR" -r "$R" -T "$F" -l ours-bf16 \
