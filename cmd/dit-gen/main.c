@@ -190,44 +190,6 @@ static char *format_name(const char *pat, int index)
 /* The default model's folder name under share/diffcore/models/. */
 #define DEFAULT_MODEL "pixart-emoji"
 
-/*
- * The default model: PREFIX/share/diffcore/models/DEFAULT_MODEL for an
- * installed dit-gen (PREFIX/bin/dit-gen), or the source tree's when run from
- * build/bin or build/X/bin.  Returns a malloc'ed folder name holding
- * model_index.json, or NULL; *where gets the installed location for the
- * message.
- */
-static char *default_model(char **where)
-{
-	char exe[PATH_MAX];
-	*where = NULL;
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n <= 0)
-		return NULL;
-	exe[n] = 0;
-	char *base = strrchr(exe, '/');   /* PREFIX/bin/dit-gen -> PREFIX/bin */
-	if (!base)
-		return NULL;
-	*base = 0;
-	for (int up = 1; up <= 3; up++) {
-		char *slash = strrchr(exe, '/');
-		if (!slash)
-			break;
-		*slash = 0;
-		char *dir, idx[PATH_MAX + 64], real[PATH_MAX];
-		if (asprintf(&dir, "%s/share/diffcore/models/" DEFAULT_MODEL, exe) < 0)
-			return NULL;
-		if (up == 1 && !*where)
-			*where = strdup(realpath(exe, real) ? real : exe);
-		snprintf(idx, sizeof idx, "%s/model_index.json", dir);
-		struct stat sb;
-		if (stat(idx, &sb) == 0)
-			return dir;
-		free(dir);
-	}
-	return NULL;
-}
-
 /* ---- input ------------------------------------------------------------------------ */
 
 static struct prompt *read_prompts(FILE *fp, int *count)
@@ -388,7 +350,7 @@ int main(int argc, char **argv)
 	char *defmodel = NULL;
 	if (!model) {
 		char *prefix = NULL;
-		defmodel = default_model(&prefix);
+		defmodel = dc_cli_default_model(DEFAULT_MODEL, "model_index.json", &prefix);
 		if (!defmodel)
 			dc_die("no default model is installed (%s/share/diffcore/models/" DEFAULT_MODEL
 			       "); give --model DIR, a diffusers PixArt pipeline folder "

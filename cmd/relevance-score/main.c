@@ -72,36 +72,6 @@ static const char *const prompts[] = {
 #define DEFAULT_MODEL "pixart-emoji"
 #define MAX_COMPARE 16
 
-/* As dit-gen: PREFIX/share/diffcore/models/DEFAULT_MODEL next to the binary
- * (PREFIX/bin, build/bin or build/X/bin), or NULL. */
-static char *default_model(void)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n <= 0)
-		return NULL;
-	exe[n] = 0;
-	char *base = strrchr(exe, '/');
-	if (!base)
-		return NULL;
-	*base = 0;
-	for (int up = 1; up <= 3; up++) {
-		char *slash = strrchr(exe, '/');
-		if (!slash)
-			break;
-		*slash = 0;
-		char *dir, idx[PATH_MAX + 64];
-		if (asprintf(&dir, "%s/share/diffcore/models/" DEFAULT_MODEL, exe) < 0)
-			return NULL;
-		snprintf(idx, sizeof idx, "%s/model_index.json", dir);
-		struct stat sb;
-		if (stat(idx, &sb) == 0)
-			return dir;
-		free(dir);
-	}
-	return NULL;
-}
-
 static void *xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size);
@@ -313,7 +283,7 @@ int main(int argc, char **argv)
 
 	char *defmodel = NULL;
 	if (!model) {
-		if (!(defmodel = default_model()))
+		if (!(defmodel = dc_cli_default_model(DEFAULT_MODEL, "model_index.json", NULL)))
 			dc_die("no default model is installed (share/diffcore/models/" DEFAULT_MODEL
 			       "); give --model DIR");
 		model = defmodel;

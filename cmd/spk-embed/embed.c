@@ -85,50 +85,13 @@ static char *xstrdup(const char *s)
 
 /* ---- the model -------------------------------------------------------------------- */
 
-/*
- * The default model: PREFIX/share/diffcore/models/spk-ecapa for an installed
- * spk-embed (PREFIX/bin/spk-embed), or the source tree's when run from
- * build/bin or build/X/bin (as dit-gen).  *where gets PREFIX for the
- * message when there is none.
- */
-static char *default_model(char **where)
-{
-	char exe[PATH_MAX];
-	*where = NULL;
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n <= 0)
-		return NULL;
-	exe[n] = 0;
-	char *base = strrchr(exe, '/');
-	if (!base)
-		return NULL;
-	*base = 0;
-	for (int up = 1; up <= 3; up++) {
-		char *slash = strrchr(exe, '/');
-		if (!slash)
-			break;
-		*slash = 0;
-		char *dir, cfg[PATH_MAX + 64], real[PATH_MAX];
-		if (asprintf(&dir, "%s/share/diffcore/models/" DEFAULT_MODEL, exe) < 0)
-			return NULL;
-		if (up == 1 && !*where)
-			*where = xstrdup(realpath(exe, real) ? real : exe);
-		snprintf(cfg, sizeof cfg, "%s/config.json", dir);
-		struct stat sb;
-		if (stat(cfg, &sb) == 0)
-			return dir;
-		free(dir);
-	}
-	return NULL;
-}
-
 struct dc_spk *se_model(struct se_ctx *c)
 {
 	if (c->model)
 		return c->model;
 	const char *dir = c->o->model;
 	if (!dir) {
-		char *where = NULL, *d = default_model(&where);
+		char *where = NULL, *d = dc_cli_default_model(DEFAULT_MODEL, "config.json", &where);
 		if (!d)
 			dc_die("no default model is installed (%s/share/diffcore/models/" DEFAULT_MODEL
 			       "); give --model DIR, a folder with config.json and embedding_model.safetensors",

@@ -306,3 +306,40 @@ void dc_progress(const char *label, uint64_t done, uint64_t total)
 		fputc('\n', stderr);
 	fflush(stderr);
 }
+
+char *dc_cli_default_model(const char *name, const char *marker, char **where)
+{
+	char exe[PATH_MAX];
+	if (where)
+		*where = NULL;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n <= 0)
+		return NULL;
+	exe[n] = 0;
+	char *base = strrchr(exe, '/');   /* PREFIX/bin/tool -> PREFIX/bin */
+	if (!base)
+		return NULL;
+	*base = 0;
+	for (int up = 1; up <= 3; up++) {
+		char *slash = strrchr(exe, '/');
+		if (!slash)
+			break;
+		*slash = 0;
+		char *dir, *file, real[PATH_MAX];
+		if (asprintf(&dir, "%s/share/diffcore/models/%s", exe, name) < 0)
+			return NULL;
+		if (up == 1 && where)
+			*where = strdup(realpath(exe, real) ? real : exe);
+		if (asprintf(&file, "%s/%s", dir, marker) < 0) {
+			free(dir);
+			return NULL;
+		}
+		struct stat sb;
+		int found = stat(file, &sb) == 0;
+		free(file);
+		if (found)
+			return dir;
+		free(dir);
+	}
+	return NULL;
+}

@@ -114,6 +114,17 @@ FILE *dc_cli_open_output(int binary);
 void dc_cli_commit_output(void);
 
 /*
+ * The installed default model `name` (a folder under share/diffcore/models/
+ * holding the file `marker`, e.g. "model_index.json"): PREFIX/share/... for
+ * a tool installed as PREFIX/bin/tool, or the source tree's when the tool
+ * runs from build/bin or build/X/bin.  Returns a malloc'ed path, or NULL;
+ * when `where` is not NULL, *where receives a malloc'ed PREFIX (the
+ * binary's parent folder, for the "no default model in PREFIX" message) or
+ * NULL.  Never exits.
+ */
+char *dc_cli_default_model(const char *name, const char *marker, char **where);
+
+/*
  * Progress bar on stderr, only when stderr is a terminal and -q was not
  * given.  Call with done <= total; done == total ends the line.
  */
