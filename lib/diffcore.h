@@ -20,6 +20,7 @@
 #include "text/phonemize.h"
 #include "speech/fbank.h"
 #include "speech/spk.h"
+#include "speech/tts_audio.h"
 #include "cli/cli.h"
 
 #endif /* DIFFCORE_H */
