@@ -28,6 +28,7 @@ static char g_tmp_path[PATH_MAX];   /* pending -o temporary file, "" if none */
 static volatile sig_atomic_t g_tmp_live;
 static FILE *g_out;
 static int g_committed;
+static int g_direct;     /* -o names a device, FIFO or socket: written in place */
 
 static void remove_tmp(void)
 {
@@ -238,6 +239,18 @@ FILE *dc_cli_open_output(int binary)
 		g_out = stdout;
 		return g_out;
 	}
+	/* a device, FIFO or socket (-o /dev/null, -o /dev/stdout, a named pipe)
+	 * is written in place: renaming a temporary file over it would replace
+	 * the device node with a regular file */
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		g_out = fopen(path, "wb");
+		if (!g_out)
+			dc_die("cannot write '%s': %s", path, strerror(errno));
+		g_direct = 1;
+		g_committed = 0;
+		return g_out;
+	}
 	/* temporary file beside the target so rename(2) is atomic */
 	const char *slash = strrchr(path, '/');
 	int dirlen = slash ? (int)(slash - path) + 1 : 0;
@@ -271,6 +284,15 @@ void dc_cli_commit_output(void)
 	if (fflush(g_out) != 0 || ferror(g_out))
 		dc_die("cannot write '%s': %s", g_cli.output ? g_cli.output : "stdout", strerror(errno));
 	if (g_out == stdout) {
+		g_committed = 1;
+		return;
+	}
+	if (g_direct) {
+		int bad = fclose(g_out) != 0;
+		g_out = NULL;
+		g_direct = 0;
+		if (bad)
+			dc_die("cannot write '%s': %s", g_cli.output, strerror(errno));
 		g_committed = 1;
 		return;
 	}

@@ -85,6 +85,21 @@ setup() {
 	[ "$(ls -A out)" = x.dts ]
 }
 
+@test "-o to a FIFO or device writes through it and leaves it in place (no rename over it)" {
+	cd "$BATS_TEST_TMPDIR"
+	printf 'a,b\n1,2\n' | tensor-tool from-csv -o x.dts
+	mkfifo pipe
+	timeout 20 cat pipe > got.dts &
+	tensor-tool cat x.dts -o pipe
+	wait
+	[ -p pipe ]
+	cmp x.dts got.dts
+	[ "$(ls -A | sort | tr '\n' ' ')" = "got.dts pipe x.dts " ]
+	# /dev/null stays a character device
+	tensor-tool cat x.dts -o /dev/null
+	[ -c /dev/null ]
+}
+
 @test "-o: a run killed by a signal leaves no temporary file" {
 	cd "$BATS_TEST_TMPDIR"
 	mkdir out

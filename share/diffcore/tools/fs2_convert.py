@@ -11,6 +11,7 @@ num_batches_tracked counters are dropped (integers, unused at inference).
 
 Usage:
   fs2_convert.py CKPT.pth.tar PREPROCESS.yaml MODEL.yaml [STATS.json] OUTDIR [--f16]
+                 [--symbols=SYMBOLS.txt]
 
 CKPT is the torch pickle train.py saves ({'model': state_dict, 'optimizer':
 ..}; a bare state_dict is accepted too).  config.json takes the model
@@ -19,6 +20,13 @@ sizes that ming024 hard-codes (PostNet 512 x k5 x 5 layers, vocabulary
 len(symbols)+1, speaker count from speakers.json) are read from the tensors.
 STATS.json (preprocessed_path/stats.json) is copied into the config as
 "stats" for reference only: the bucket boundaries themselves are tensors.
+The audio parameters of the mel spectrograms (sampling_rate, filter_length,
+hop_length, win_length, mel_fmin, mel_fmax) are copied from PREPROCESS.yaml.
+--symbols=FILE (one symbol per line, index = id) stores the phone symbol
+table as "symbols", which tts-synth(1) needs to map its phones; for a
+ming024 checkout, from its top folder (text/symbols.py imports
+text.cmudict and text.pinyin):
+  python3 -c "from text.symbols import symbols; print('\\n'.join(symbols))" > SYMBOLS.txt
 
 Only torch (to unpickle), yaml and json are needed; the safetensors file is
 written by hand.
@@ -98,19 +106,32 @@ def make_config(pre, mod, sd, stats=None):
           "encoder.src_word_emb.weight has shape %s" % (list(w.shape),))
     _need(cfg["pitch_feature"] in ("phoneme_level", "frame_level"), "bad pitch feature")
     _need(cfg["energy_feature"] in ("phoneme_level", "frame_level"), "bad energy feature")
+    au, sf, mel = pp.get("audio", {}), pp.get("stft", {}), pp.get("mel", {})
+    if "sampling_rate" in au:
+        cfg["sampling_rate"] = int(au["sampling_rate"])
+    for k in ("filter_length", "hop_length", "win_length"):
+        if k in sf:
+            cfg[k] = int(sf[k])
+    for k in ("mel_fmin", "mel_fmax"):
+        if mel.get(k) is not None:
+            cfg[k] = float(mel[k])
     if stats is not None:
         cfg["stats"] = {k: [float(x) for x in v] for k, v in stats.items()
                         if k in ("pitch", "energy")}
     return cfg
 
 
-def convert(ckpt, pre, mod, stats, out, dtype="F32"):
+def convert(ckpt, pre, mod, stats, out, dtype="F32", symbols=None):
     sd = torch.load(ckpt, map_location="cpu")
     if isinstance(sd, dict) and "model" in sd and isinstance(sd["model"], dict):
         sd = sd["model"]
     sd = {k[7:] if k.startswith("module.") else k: v for k, v in sd.items()}
     sd = {k: v for k, v in sd.items() if not k.endswith("num_batches_tracked")}
     cfg = make_config(pre, mod, sd, stats)
+    if symbols is not None:
+        _need(0 < len(symbols) <= cfg["n_src_vocab"], "%d symbols for a vocabulary of %d"
+              % (len(symbols), cfg["n_src_vocab"]))
+        cfg["symbols"] = list(symbols)
     os.makedirs(out, exist_ok=True)
     tens = [(k, v.detach().float().numpy()) for k, v in sd.items()]
     # bucket boundaries and position tables are exact f32 values: keep them F32
@@ -124,6 +145,11 @@ def convert(ckpt, pre, mod, stats, out, dtype="F32"):
 def main(argv):
     args = [a for a in argv if not a.startswith("--")]
     dtype = "F16" if "--f16" in argv else "F32"
+    symbols = None
+    for a in argv:
+        if a.startswith("--symbols="):
+            with open(a[len("--symbols="):], encoding="utf-8") as f:
+                symbols = [ln.rstrip("\r\n") for ln in f if ln.strip()]
     if len(args) not in (4, 5):
         sys.stderr.write(__doc__.split("Usage:")[1].split("\n\n")[0] + "\n")
         return 2
@@ -136,7 +162,7 @@ def main(argv):
         pre = yaml.safe_load(f)
     with open(mod_p) as f:
         mod = yaml.safe_load(f)
-    convert(ckpt, pre, mod, stats, args[-1], dtype)
+    convert(ckpt, pre, mod, stats, args[-1], dtype, symbols)
     return 0
 
 
