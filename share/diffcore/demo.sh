@@ -80,4 +80,9 @@ if command -v spk-embed >/dev/null 2>&1; then
 	echo "scores (same speaker, then another speaker):"
 	spk-embed -q score --trials "$out/trials.tsv"
 fi
+# tts-synth: the text front end (the default voice is not trained yet):
+# normalised, then CMU phones with stress, pauses at punctuation
+if command -v tts-synth >/dev/null 2>&1; then
+	echo "Dr. Smith paid \$5.50 on 3/4/2021, at 10:30." | tts-synth --phonemes | tee "$out/phonemes.txt"
+fi
 echo "== demo done"
