@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "io/media.h"
+#include "cli/cli.h"
 #include "rs.h"
 
 #define PW 720
@@ -158,7 +159,7 @@ enum dc_status rs_chart(const char *path, const struct rs_row *rows, int n)
 		st = dc_png_write(fp, &img, txt);
 		if (fclose(fp) && !st)
 			st = dc_fail(DC_EIO, "%s", strerror(errno));
-		if (!st && rename(tmp, path))
+		if (!st && dc_cli_replace(tmp, path))
 			st = dc_fail(DC_EIO, "%s", strerror(errno));
 		if (st)
 			unlink(tmp);

@@ -368,7 +368,7 @@ static void write_png_atomic(const char *path, const struct dc_image *img)
 		st = DC_EIO;
 		err = errno;
 	}
-	if (!st && rename(tmp, path)) {
+	if (!st && dc_cli_replace(tmp, path)) {
 		st = DC_EIO;
 		err = errno;
 	}

@@ -476,7 +476,7 @@ static int cmd_split(int argc, char **argv)
 		mode_t um = umask(0);
 		umask(um);
 		chmod(tmp, 0666 & ~um);
-		if (st || rename(tmp, fn)) {
+		if (st || dc_cli_replace(tmp, fn)) {
 			if (!st)
 				dc_fail(DC_EIO, "%s", strerror(errno));
 			unlink(tmp);

@@ -368,7 +368,7 @@ int main(int argc, char **argv)
 	if (ts) {
 		if (fflush(ts) || ferror(ts) || fclose(ts))
 			dc_die("cannot write '%s': %s", ts_path, strerror(errno));
-		if (rename(ts_tmp, ts_path))
+		if (dc_cli_replace(ts_tmp, ts_path))
 			dc_die("cannot write '%s': %s", ts_path, strerror(errno));
 		free(ts_tmp);
 		ts_tmp = NULL;

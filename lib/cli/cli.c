@@ -365,3 +365,43 @@ char *dc_cli_default_model(const char *name, const char *marker, char **where)
 	}
 	return NULL;
 }
+
+int dc_cli_replace(const char *tmp, const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) != 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+		return rename(tmp, path);
+	FILE *in = fopen(tmp, "rb");
+	if (!in)
+		return -1;
+	FILE *out = fopen(path, "wb");
+	if (!out) {
+		int e = errno;
+		fclose(in);
+		errno = e;
+		return -1;
+	}
+	char buf[65536];
+	size_t n;
+	int bad = 0, e = 0;
+	while (!bad && (n = fread(buf, 1, sizeof buf, in)) > 0)
+		if (fwrite(buf, 1, n, out) != n) {
+			bad = 1;
+			e = errno;
+		}
+	if (!bad && ferror(in)) {
+		bad = 1;
+		e = errno;
+	}
+	fclose(in);
+	if (fclose(out) != 0 && !bad) {
+		bad = 1;
+		e = errno;
+	}
+	if (bad) {
+		errno = e ? e : EIO;
+		return -1;
+	}
+	unlink(tmp);
+	return 0;
+}

@@ -114,6 +114,15 @@ FILE *dc_cli_open_output(int binary);
 void dc_cli_commit_output(void);
 
 /*
+ * rename(tmp, path) for a tool's own temporary files, except that a target
+ * that is a device, FIFO or socket (e.g. --chart /dev/null) gets tmp's
+ * bytes written into it and tmp removed, instead of being replaced by a
+ * regular file.  0 on success; -1 with errno set otherwise (tmp is left
+ * for the caller to remove).
+ */
+int dc_cli_replace(const char *tmp, const char *path);
+
+/*
  * The installed default model `name` (a folder under share/diffcore/models/
  * holding the file `marker`, e.g. "model_index.json"): PREFIX/share/... for
  * a tool installed as PREFIX/bin/tool, or the source tree's when the tool

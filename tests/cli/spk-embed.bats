@@ -592,3 +592,16 @@ payload() {
 	assert_success
 	assert_output --partial "ecapa"
 }
+
+@test "--det into a FIFO or /dev/null writes through it and leaves it in place" {
+	printf '1\t0.9\n1\t0.8\n0\t0.3\n0\t0.85\n1\t0.6\n0\t0.1\n' > s.tsv
+	spk-embed -q eval --scores s.tsv --det det.png > /dev/null
+	mkfifo pipe
+	timeout 20 cat pipe > got.png &
+	spk-embed -q eval --scores s.tsv --det pipe > /dev/null
+	wait
+	[ -p pipe ]
+	cmp det.png got.png
+	spk-embed -q eval --scores s.tsv --det /dev/null > /dev/null
+	[ -c /dev/null ]
+}
