@@ -18,8 +18,8 @@
 #include "io/media.h"
 #include "io/npy.h"
 #include "speech/fbank.h"
+#include "golden_npy.h"
 
-#define MAXT 4
 
 /* log-domain tolerance against the float64 references (outputs are f32:
  * their own rounding is ~1e-6 at |value| ~ 20) */
@@ -27,46 +27,9 @@
 /* against float32 torch: its own rounding reaches 2e-3 on these inputs */
 #define TOL_F32 5e-3
 
-struct golden {
-	int n;
-	struct dc_tensor t[MAXT];
-};
-
-static const char *top_dir(void)
-{
-	const char *top = getenv("DC_TOP");
-	return top ? top : ".";
-}
-
 static int golden_load(struct golden *g, const char *name)
 {
-	char path[1024];
-	snprintf(path, sizeof path, "%s/tests/golden/fbank/%s.npy", top_dir(), name);
-	memset(g, 0, sizeof *g);
-	FILE *fp = fopen(path, "rb");
-	if (!fp) {
-		printf("#   cannot open %s\n", path);
-		return -1;
-	}
-	while (g->n < MAXT) {
-		enum dc_status st = dc_npy_read(fp, &g->t[g->n]);
-		if (st == DC_EEOF)
-			break;
-		if (st) {
-			printf("#   %s: %s\n", path, dc_errmsg());
-			fclose(fp);
-			return -1;
-		}
-		g->n++;
-	}
-	fclose(fp);
-	return 0;
-}
-
-static void golden_free(struct golden *g)
-{
-	for (int i = 0; i < g->n; i++)
-		dc_tensor_release(&g->t[i]);
+	return golden_npy_load(g, "fbank", name);
 }
 
 /* The three inputs at int16 scale: 0 the speechocean762 WAV, 1 noise16k,

@@ -10,44 +10,12 @@
 #include "core/core.h"
 #include "io/npy.h"
 #include "signal/signal.h"
+#include "golden_npy.h"
 
-#define MAXT 8
-
-struct golden {
-	int n;
-	struct dc_tensor t[MAXT];
-};
 
 static int golden_load(struct golden *g, const char *name)
 {
-	char path[1024];
-	const char *top = getenv("DC_TOP");
-	snprintf(path, sizeof path, "%s/tests/golden/signal/%s.npy", top ? top : ".", name);
-	memset(g, 0, sizeof *g);
-	FILE *fp = fopen(path, "rb");
-	if (!fp) {
-		printf("#   cannot open %s\n", path);
-		return -1;
-	}
-	while (g->n < MAXT) {
-		enum dc_status st = dc_npy_read(fp, &g->t[g->n]);
-		if (st == DC_EEOF)
-			break;
-		if (st) {
-			printf("#   %s: %s\n", path, dc_errmsg());
-			fclose(fp);
-			return -1;
-		}
-		g->n++;
-	}
-	fclose(fp);
-	return 0;
-}
-
-static void golden_free(struct golden *g)
-{
-	for (int i = 0; i < g->n; i++)
-		dc_tensor_release(&g->t[i]);
+	return golden_npy_load(g, "signal", name);
 }
 
 static size_t numel(const struct dc_tensor *t)

@@ -16,49 +16,12 @@
 #include "io/npy.h"
 #include "signal/signal.h"
 #include "speech/tts_audio.h"
+#include "golden_npy.h"
 
-#define MAXT 8
-
-struct golden {
-	int n;
-	struct dc_tensor t[MAXT];
-};
-
-static const char *top_dir(void)
-{
-	const char *top = getenv("DC_TOP");
-	return top ? top : ".";
-}
 
 static int golden_load(struct golden *g, const char *name)
 {
-	char path[1024];
-	snprintf(path, sizeof path, "%s/tests/golden/tts_audio/%s.npy", top_dir(), name);
-	memset(g, 0, sizeof *g);
-	FILE *fp = fopen(path, "rb");
-	if (!fp) {
-		printf("#   cannot open %s\n", path);
-		return -1;
-	}
-	while (g->n < MAXT) {
-		enum dc_status st = dc_npy_read(fp, &g->t[g->n]);
-		if (st == DC_EEOF)
-			break;
-		if (st) {
-			printf("#   %s: %s\n", path, dc_errmsg());
-			fclose(fp);
-			return -1;
-		}
-		g->n++;
-	}
-	fclose(fp);
-	return 0;
-}
-
-static void golden_free(struct golden *g)
-{
-	for (int i = 0; i < g->n; i++)
-		dc_tensor_release(&g->t[i]);
+	return golden_npy_load(g, "tts_audio", name);
 }
 
 /* Max |a - b| for float a, double b. */
