@@ -7,7 +7,9 @@
  *
  * Audio of a synthesis call is exactly frames * hop samples (Griffin-Lim
  * gives hop * (frames - 1); the rest is zeros), so phone k of a call
- * starts at hop * (sum of the durations before it) samples.
+ * starts at hop * (sum of the durations before it) samples.  With a sink
+ * (--stream) each sentence's audio, the silence before it included, is
+ * handed over as soon as it is made instead of being kept.
  */
 #define _GNU_SOURCE
 #include <math.h>
@@ -91,36 +93,77 @@ static enum dc_status synth_piece(const struct tts_voice *v, const struct tts_pa
 			tok_phone[nt++] = (int)i;
 		}
 	}
-	if ((s = dc_fs2_synth(v->fs2, ids, nt, 0, &p->ctl, &o)))
+	/* pitch by resampling (voices whose pitch embedding does not steer F0):
+	 * durations stretched by a, envelope pre-warped, audio resampled by a */
+	struct dc_fs2_controls ctl = p->ctl;
+	double a = 1;
+	if (v->pitch_resample && ctl.pitch != 1) {
+		a = ctl.pitch;
+		ctl.duration *= (float)a;
+		ctl.pitch = 1;
+	}
+	if ((s = dc_fs2_synth(v->fs2, ids, nt, 0, &ctl, &o)))
 		goto done;
 	for (int t = 0; t < nt; t++)
 		pframes[tok_phone[t]] += o.durations[t];
 	size_t F = (size_t)o.frames, hop = (size_t)v->mel.hop, bins = (size_t)v->mel.n_fft / 2 + 1;
-	if ((s = dc_mel_to_linear(o.mel_post, F, &v->mel, 10, &mag, NULL)))
+	size_t want = F * hop;
+	if (a != 1 && (s = dc_mel_envelope_warp(o.mel_post, F, &v->mel, a, 24)))
 		goto done;
-	/* Griffin-Lim needs hop * (frames - 1) > n_fft / 2: pad with silent frames */
-	size_t Fp = (size_t)v->mel.n_fft / (2 * hop) + 2;
-	if (Fp < F)
-		Fp = F;
-	if (!(padded = calloc(Fp * bins, sizeof *padded))) {
-		s = dc_fail(DC_ENOMEM, "out of memory");
-		goto done;
+	if (v->vocos && !p->griffin_lim) {
+		if (!(y = dc_alloc(want * sizeof *y))) {
+			s = dc_fail(DC_ENOMEM, "out of memory");
+			goto done;
+		}
+		if ((s = dc_vocos_synth(v->vocos, o.mel_post, (int)F, y)))
+			goto done;
+	} else {
+		if ((s = dc_mel_to_linear(o.mel_post, F, &v->mel, 10, &mag, NULL)))
+			goto done;
+		/* Griffin-Lim needs hop * (frames - 1) > n_fft / 2: pad with silent frames */
+		size_t Fp = (size_t)v->mel.n_fft / (2 * hop) + 2;
+		if (Fp < F)
+			Fp = F;
+		if (!(padded = calloc(Fp * bins, sizeof *padded))) {
+			s = dc_fail(DC_ENOMEM, "out of memory");
+			goto done;
+		}
+		memcpy(padded, mag, F * bins * sizeof *padded);
+		struct dc_griffin_lim_params gp;
+		dc_griffin_lim_params_default(&gp);
+		gp.n_fft = v->mel.n_fft;
+		gp.hop = v->mel.hop;
+		gp.win = v->mel.win;
+		gp.n_iter = p->gl_iters;
+		size_t ny = 0;
+		if ((s = dc_griffin_lim(padded, Fp, &gp, &y, &ny)))
+			goto done;
+		if (ny < want) {      /* zero tail (Griffin-Lim's output is hop*(Fp-1) long) */
+			float *z = dc_alloc(want * sizeof *z);
+			if (!z) {
+				s = dc_fail(DC_ENOMEM, "out of memory");
+				goto done;
+			}
+			memcpy(z, y, ny * sizeof *z);
+			memset(z + ny, 0, (want - ny) * sizeof *z);
+			dc_free(y);
+			y = z;
+		}
 	}
-	memcpy(padded, mag, F * bins * sizeof *padded);
-	struct dc_griffin_lim_params gp;
-	dc_griffin_lim_params_default(&gp);
-	gp.n_fft = v->mel.n_fft;
-	gp.hop = v->mel.hop;
-	gp.win = v->mel.win;
-	gp.n_iter = p->gl_iters;
-	size_t ny = 0;
-	if ((s = dc_griffin_lim(padded, Fp, &gp, &y, &ny)))
-		goto done;
-	size_t want = F * hop, have = ny < want ? ny : want;
-	if ((s = buf_add(out, y, have)) || (s = buf_add(out, NULL, want - have)))
+	if (a != 1) {
+		float *r = NULL;
+		size_t nr = 0;
+		if ((s = dc_resample_factor(y, want, a, &r, &nr)))
+			goto done;
+		s = buf_add(out, r, nr);
+		dc_free(r);
+	} else {
+		s = buf_add(out, y, want);
+	}
+	if (s)
 		goto done;
 	if (p->ts) {
-		double sr = v->mel.sample_rate;
+		double sr = v->mel.sample_rate * a;   /* resampled pieces are a times shorter */
 		long f = 0;
 		for (size_t i = 0; i < np; i++) {
 			size_t wi = ph[i].word;
@@ -169,19 +212,20 @@ enum dc_status tts_speak(const struct tts_voice *v, const struct tts_params *p, 
 	double sr = v->mel.sample_rate;
 	size_t gap = (size_t)lround(p->silence * sr);
 	size_t max = p->max_phones > 8 ? (size_t)p->max_phones : 8;
+	size_t sunk = 0;   /* samples already handed to p->sink */
 	for (size_t a = 0, b; a < w.n && !s; a = b) {
 		for (b = a; b < w.n && w.v[b].sentence == w.v[a].sentence; b++)
 			;
 		struct dc_words view = { .v = w.v + a, .n = b - a, .nsentences = 1 };
 		struct dc_phones ph;
-		if ((s = dc_phonemize(&view, p->lex, p->flags, &ph))) {
+		if ((s = dc_phonemize(&view, p->lex, p->flags | v->phonemize_flags, &ph))) {
 			dc_phones_release(&ph);
 			break;
 		}
 		for (size_t i = 0; i < ph.n; i++)
 			if (ph.v[i].word != DC_NO_WORD)
 				ph.v[i].word += a;
-		if (ph.n && out.n)
+		if (ph.n && sunk + out.n)
 			s = buf_add(&out, NULL, gap);
 		for (size_t i = 0, e; i < ph.n && !s; i = e) {
 			e = ph.n;
@@ -196,17 +240,27 @@ enum dc_status tts_speak(const struct tts_voice *v, const struct tts_params *p, 
 						c = k;
 				e = c ? c : i + max;
 			}
-			s = synth_piece(v, p, ph.v + i, e - i, &w, text, index, t0 + (double)out.n / sr, &out);
+			s = synth_piece(v, p, ph.v + i, e - i, &w, text, index,
+			                t0 + (double)(sunk + out.n) / sr, &out);
 		}
 		dc_phones_release(&ph);
+		if (!s && p->sink && out.n) {
+			s = p->sink(p->sink_ctx, out.v, out.n);
+			sunk += out.n;
+			out.n = 0;
+		}
 	}
 	dc_words_release(&w);
 	if (s) {
 		free(out.v);
 		return s;
 	}
+	if (p->sink) {
+		free(out.v);
+		out.v = NULL;
+	}
 	*y = out.v;
-	*n = out.n;
+	*n = sunk + out.n;
 	return DC_OK;
 }
 

@@ -10,6 +10,7 @@
 
 #include "models/fastspeech2.h"
 #include "speech/tts_audio.h"
+#include "speech/vocos.h"
 #include "text/phonemize.h"
 
 /* At most two voice symbols per phone (el = AH0 L). */
@@ -22,6 +23,9 @@ struct tts_voice {
 	/* map[phone id][stress 0..2 or 3 for none] -> up to TTS_MAX_SYM symbol ids, -1 ends */
 	int map[DC_NPHONES][4][TTS_MAX_SYM];
 	int pause_id;
+	struct dc_vocos *vocos;         /* DIR/vocoder, or NULL: Griffin-Lim only */
+	unsigned phonemize_flags;
+	int pitch_resample;             /* config "pitch_control": "resample" (else "embedding") */       /* config "phonemizer": "festival" -> DC_PHONEMIZE_FESTIVAL */
 };
 
 /*
@@ -31,6 +35,14 @@ struct tts_voice {
  * "win_length", "mel_fmin", "mel_fmax" (ming024's preprocess.yaml names;
  * defaults 22050, 1024, 256, 1024, 0, 8000).  Every phone of the radio set
  * with every stress must map onto the symbols, else DC_EFORMAT naming it.
+ * Optional "phonemizer": "festival" (the voice was trained on festival's
+ * post-lexical phones) or "flite"; optional "pitch_control": "embedding"
+ * (FastSpeech 2's own: the predicted F0 is scaled before it is embedded)
+ * or "resample" (for voices whose decoder ignores that embedding: the
+ * durations are stretched by the factor, the mel's envelope pre-warped
+ * and the audio resampled, dc_mel_envelope_warp).  A neural vocoder, when the folder has
+ * one, is DIR/vocoder (a Vocos folder, lib/speech/vocos.h) whose mel
+ * parameters must be the voice's.
  */
 enum dc_status tts_voice_open(struct tts_voice *v, const char *dir);
 void tts_voice_close(struct tts_voice *v);
@@ -38,18 +50,25 @@ void tts_voice_close(struct tts_voice *v);
 struct tts_params {
 	struct dc_fs2_controls ctl;
 	int gl_iters;
+	int griffin_lim;       /* 1: Griffin-Lim even when the voice has a vocoder */
 	double silence;        /* seconds between sentences */
 	int max_phones;        /* per synthesis call */
 	unsigned flags;        /* dc_phonemize flags */
 	const struct dc_lexicon *lex;
 	FILE *ts;              /* timestamps TSV or NULL */
+	/* --stream: when set, tts_speak hands each sentence's audio (after the
+	 * silence before it) to sink as soon as it is synthesized and keeps none */
+	enum dc_status (*sink)(void *ctx, const float *y, size_t n);
+	void *sink_ctx;
 };
 
 /*
  * Speak `len` bytes of UTF-8 `text` (valid: see tts_clean_utf8): sentence
  * by sentence, silence between them; *y receives *n samples (malloc'd; 0
  * samples and NULL when there is nothing to say).  Timestamp rows (when
- * p->ts) are labelled `index`, times offset by t0 seconds.
+ * p->ts) are labelled `index`, times offset by t0 seconds.  With p->sink
+ * the audio goes to the sink sentence by sentence instead (the same
+ * samples, in order): *y is NULL and *n the number of samples sunk.
  */
 enum dc_status tts_speak(const struct tts_voice *v, const struct tts_params *p, const char *text,
                          size_t len, int index, double t0, float **y, size_t *n);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "io/safetensors.h"
 #include "tts.h"
@@ -164,6 +165,45 @@ enum dc_status tts_voice_open(struct tts_voice *v, const char *dir)
 	v->mel.fmin = fmin;
 	v->mel.fmax = fmax;
 	v->mel.n_mels = fc->n_mels;
+	if (dc_config_has(cfg, "phonemizer")) {
+		const char *ph;
+		if (dc_config_string(cfg, "phonemizer", &ph) ||
+		    (strcmp(ph, "festival") && strcmp(ph, "flite"))) {
+			s = dc_fail(DC_EFORMAT, "config.json: \"phonemizer\" must be \"festival\" or \"flite\"");
+			goto fail;
+		}
+		if (!strcmp(ph, "festival"))
+			v->phonemize_flags = DC_PHONEMIZE_FESTIVAL;
+	}
+	if (dc_config_has(cfg, "pitch_control")) {
+		const char *pc;
+		if (dc_config_string(cfg, "pitch_control", &pc) ||
+		    (strcmp(pc, "embedding") && strcmp(pc, "resample"))) {
+			s = dc_fail(DC_EFORMAT, "config.json: \"pitch_control\" must be \"embedding\" or \"resample\"");
+			goto fail;
+		}
+		v->pitch_resample = !strcmp(pc, "resample");
+	}
+	/* the neural vocoder */
+	free(path);
+	path = NULL;
+	if (asprintf(&path, "%s/vocoder/config.json", dir) < 0) {
+		s = dc_fail(DC_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (access(path, F_OK) == 0) {
+		path[strlen(path) - strlen("/config.json")] = 0;
+		if ((s = dc_vocos_open(&v->vocos, path)))
+			goto fail;
+		const struct dc_vocos_config *vc = dc_vocos_config(v->vocos);
+		if (vc->n_mels != v->mel.n_mels || vc->hop != v->mel.hop ||
+		    vc->sample_rate != v->sample_rate) {
+			s = dc_fail(DC_EFORMAT, "vocoder: %d mels, hop %d, %d Hz; the voice has %d, %d, %d Hz",
+			            vc->n_mels, vc->hop, vc->sample_rate, v->mel.n_mels, v->mel.hop,
+			            v->sample_rate);
+			goto fail;
+		}
+	}
 	dc_config_free(cfg);
 	free(path);
 	return DC_OK;
@@ -172,6 +212,8 @@ fail:
 	free(path);
 	dc_fs2_free(v->fs2);
 	v->fs2 = NULL;
+	dc_vocos_free(v->vocos);
+	v->vocos = NULL;
 	return s;
 }
 
@@ -179,4 +221,6 @@ void tts_voice_close(struct tts_voice *v)
 {
 	dc_fs2_free(v->fs2);
 	v->fs2 = NULL;
+	dc_vocos_free(v->vocos);
+	v->vocos = NULL;
 }

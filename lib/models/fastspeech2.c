@@ -501,7 +501,7 @@ enum dc_status dc_fs2_synth(const struct dc_fs2 *m, const int *ids, int n, int s
                             const struct dc_fs2_controls *ctl, struct dc_fs2_output *o)
 {
 	const struct dc_fs2_config *c = &m->cfg;
-	struct dc_fs2_controls one = { 1.0f, 1.0f, 1.0f, 0 };
+	struct dc_fs2_controls one = { .duration = 1.0f, .pitch = 1.0f, .energy = 1.0f };
 	struct work w = { 0 };
 	float *x = NULL, *y = NULL;
 	enum dc_status s = DC_OK;
@@ -571,13 +571,22 @@ enum dc_status dc_fs2_synth(const struct dc_fs2 *m, const int *ids, int n, int s
 
 	/* ---- durations and length regulator ---- */
 	size_t T = 0;
+	double cum = 0;     /* carry_rounding: the running sum of the scaled durations */
+	long done_frames = 0;
 	for (int i = 0; i < n; i++) {
 		float r = nearbyintf(expf(o->log_durations[i]) - 1.0f) * ctl->duration;
 		if (!(r > 0))
 			r = 0;
 		if (r > (float)(1 << 24))
 			r = (float)(1 << 24);
-		o->durations[i] = (int)r;
+		if (ctl->carry_rounding) {
+			cum += r;
+			long upto = lround(cum);
+			o->durations[i] = (int)(upto - done_frames);
+			done_frames = upto;
+		} else {
+			o->durations[i] = (int)r;
+		}
 		T += (size_t)o->durations[i];
 	}
 	if (T == 0) {

@@ -86,6 +86,11 @@ struct dc_fs2_config {
 struct dc_fs2_controls {
 	float duration, pitch, energy;
 	int ming024_energy_bug;   /* 1: scale energy by `pitch` as ming024 does */
+	int carry_rounding;       /* 1: phone i gets round(D_i) - round(D_{i-1}) frames,
+	                           * D_i the running sum of the scaled durations, so the
+	                           * total follows `duration` to half a frame; 0: (int)
+	                           * of each, as ming024 (which drifts short when
+	                           * duration != 1).  Same result when duration == 1. */
 };
 
 /* Result of one synthesis; arrays allocated by dc_fs2_synth, released by

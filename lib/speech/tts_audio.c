@@ -18,6 +18,8 @@
 #include "../signal/signal.h"
 #include "tts_audio.h"
 
+#define DC_TTS_PI 3.14159265358979323846
+
 void dc_tts_mel_params_default(struct dc_tts_mel_params *p)
 {
 	p->sample_rate = 22050;
@@ -697,5 +699,129 @@ enum dc_status dc_spectral_convergence(const float *S, size_t frames, const floa
 	}
 	dc_free(R);
 	*sc = den > 0 ? sqrt(num / den) : 0;
+	return DC_OK;
+}
+
+/* ---- pitch shift: envelope pre-warp + resampling ----------------------------------------- */
+
+enum dc_status dc_mel_envelope_warp(float *logmel, size_t frames, const struct dc_tts_mel_params *p,
+                                    double a, int lifter)
+{
+	enum dc_status st = mel_params_check(p);
+	if (st)
+		return st;
+	int n = p->n_fft;
+	size_t F = (size_t)n / 2 + 1;
+	if (!(a >= 0.25 && a <= 4))
+		return dc_fail(DC_EINVAL, "envelope warp: factor %g outside [0.25, 4]", a);
+	if (lifter < 1 || (size_t)lifter >= F)
+		return dc_fail(DC_EINVAL, "envelope warp: lifter %d outside [1, %zu)", lifter, F);
+	if (frames == 0 || a == 1)
+		return DC_OK;
+	float *mag = NULL;
+	if ((st = dc_mel_to_linear(logmel, frames, p, 30, &mag, NULL)))
+		return st;
+	struct dc_filterbank fb;
+	if ((st = dc_mel_filterbank(&fb, p->sample_rate, n, p->n_mels, p->fmin, p->fmax))) {
+		dc_free(mag);
+		return st;
+	}
+	int nt = team_size(frames);
+	int failed = 0;
+#pragma omp parallel num_threads(nt) reduction(|:failed)
+	{
+		kiss_fftr_cfg fwd = kiss_fftr_alloc(n, 0, NULL, NULL);
+		kiss_fftr_cfg inv = kiss_fftr_alloc(n, 1, NULL, NULL);
+		kiss_fft_cpx *X = dc_alloc(F * sizeof *X);
+		float *c = dc_alloc((size_t)n * sizeof *c);
+		float *L = dc_alloc(F * sizeof *L), *E = dc_alloc(F * sizeof *E);
+		if (!fwd || !inv || !X || !c || !L || !E) {
+			failed = 1;
+		} else {
+#pragma omp for schedule(static)
+			for (size_t t = 0; t < frames; t++) {
+				float *m = mag + t * F;
+				/* real cepstrum of the log magnitude, liftered: the envelope */
+				for (size_t k = 0; k < F; k++) {
+					L[k] = logf(m[k] > 1e-5f ? m[k] : 1e-5f);
+					X[k].r = L[k];
+					X[k].i = 0;
+				}
+				kiss_fftri(inv, X, c);
+				for (int i = lifter; i <= n - lifter; i++)
+					c[i] = 0;
+				kiss_fftr(fwd, c, X);
+				for (size_t k = 0; k < F; k++)
+					E[k] = X[k].r / (float)n;
+				/* envelope read at k*a, fine structure (L - E) kept */
+				for (size_t k = 0; k < F; k++) {
+					double s = (double)k * a;
+					size_t i0 = (size_t)s;
+					double e;
+					if (i0 >= F - 1) {
+						e = E[F - 1];
+					} else {
+						double fr = s - (double)i0;
+						e = E[i0] * (1 - fr) + E[i0 + 1] * fr;
+					}
+					m[k] = (float)exp(e + (double)(L[k] - E[k]));
+				}
+			}
+		}
+		kiss_fftr_free(fwd);
+		kiss_fftr_free(inv);
+		dc_free(X);
+		dc_free(c);
+		dc_free(L);
+		dc_free(E);
+	}
+	if (failed) {
+		dc_filterbank_release(&fb);
+		dc_free(mag);
+		return dc_fail(DC_ENOMEM, "envelope warp: out of memory");
+	}
+	dc_filterbank_apply(&fb, mag, frames, logmel);
+	size_t total = frames * (size_t)p->n_mels;
+	float clip = (float)p->clip;
+	for (size_t i = 0; i < total; i++)
+		logmel[i] = logf(logmel[i] > clip ? logmel[i] : clip);
+	dc_filterbank_release(&fb);
+	dc_free(mag);
+	return DC_OK;
+}
+
+enum dc_status dc_resample_factor(const float *x, size_t n, double a, float **y, size_t *ny)
+{
+	*y = NULL;
+	*ny = 0;
+	if (!(a >= 0.25 && a <= 4))
+		return dc_fail(DC_EINVAL, "resample: factor %g outside [0.25, 4]", a);
+	size_t m = (size_t)llround((double)n / a);
+	if (m == 0)
+		return DC_OK;
+	float *out = dc_alloc(m * sizeof *out);
+	if (!out)
+		return dc_fail(DC_ENOMEM, "resample: out of memory");
+	double fc = a > 1 ? 1 / a : 1;          /* cutoff, in units of the input's Nyquist */
+	double W = 16 / fc;                     /* half-width in input samples */
+#pragma omp parallel for schedule(static) num_threads(team_size(m / 256 + 1))
+	for (size_t j = 0; j < m; j++) {
+		double c = (double)j * a;
+		long i0 = (long)ceil(c - W), i1 = (long)floor(c + W);
+		if (i0 < 0)
+			i0 = 0;
+		if (i1 > (long)n - 1)
+			i1 = (long)n - 1;
+		double acc = 0;
+		for (long i = i0; i <= i1; i++) {
+			double t = c - (double)i, u = t / W;
+			double s = t == 0 ? 1 : sin(DC_TTS_PI * fc * t) / (DC_TTS_PI * fc * t);
+			double w = 0.42 + 0.5 * cos(DC_TTS_PI * u) + 0.08 * cos(2 * DC_TTS_PI * u);   /* Blackman */
+			acc += x[i] * fc * s * w;
+		}
+		out[j] = (float)acc;
+	}
+	*y = out;
+	*ny = m;
 	return DC_OK;
 }

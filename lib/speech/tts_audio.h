@@ -113,6 +113,34 @@ enum dc_status dc_griffin_lim(const float *mag, size_t frames, const struct dc_g
 enum dc_status dc_spectral_convergence(const float *S, size_t frames, const float *y, size_t n,
                                        int n_fft, int hop, int win, double *sc);
 
+/*
+ * Pitch shift by resampling with formant correction.  Speech vocoded from
+ * `logmel` and then resampled by dc_resample_factor(a) has its F0 (and
+ * everything else) multiplied by a; this pre-warps the spectral envelope so
+ * that the formants come back where they were: per frame, the linear
+ * magnitude (dc_mel_to_linear, 30 NNLS iterations) is split into the
+ * envelope E (the real cepstrum of the log magnitude, liftered to its first
+ * `lifter` coefficients; 24 suits 22.05 kHz speech) and the fine structure
+ * L - E (the harmonics); the envelope is read at bin k*a (linearly
+ * interpolated, held past the last bin), the harmonics are kept, and the
+ * result is taken back to a log-mel in place.  a in [0.25, 4]; a == 1 is a
+ * no-op.  Callers also stretch the durations by a so that the length comes
+ * back after resampling (tts-synth --pitch with a voice whose config says
+ * "pitch_control": "resample").
+ */
+enum dc_status dc_mel_envelope_warp(float *logmel, size_t frames, const struct dc_tts_mel_params *p,
+                                    double a, int lifter);
+
+/*
+ * y[j] = x(j * a), j < round(n / a): band-limited interpolation with a
+ * Blackman-windowed sinc of 16 zero crossings each side, its cutoff
+ * lowered to the output's Nyquist when a > 1 (no aliasing); samples
+ * outside x are 0.  Played at the same rate, every frequency is
+ * multiplied by a and the duration divided by a.  *y is the caller's
+ * (dc_free); a in [0.25, 4].
+ */
+enum dc_status dc_resample_factor(const float *x, size_t n, double a, float **y, size_t *ny);
+
 #ifdef __cplusplus
 }
 #endif

@@ -40,6 +40,7 @@ struct nz {
 	enum dc_status err;
 	/* context of the last token read */
 	int prev_cap;       /* a capitalised word or a number */
+	int prev_title;     /* a title (Dr. Mr. Mrs. Ms. Prof. Gen. Gov. Sgt. Capt.): a name follows */
 	int prev_num;       /* a number (for units, am/pm) */
 	int prev_one;       /* ... equal to 1 */
 	int prev_time;      /* a time or a number up to 12 */
@@ -747,6 +748,7 @@ static const struct abbr abbrs[] = {
 	{"sr", "senior", 0}, {"vs", "versus", 0}, {"etc", "et cetera", 0}, {"prof", "professor", 1},
 	{"mt", "mount", 1}, {"ave", "avenue", 1}, {"rd", "road", 1}, {"blvd", "boulevard", 1},
 	{"inc", "incorporated", 1}, {"ltd", "limited", 1}, {"dept", "department", 1},
+	{"apt", "apartment", 1},
 	{"approx", "approximately", 1}, {"fig", "figure", 1}, {"vol", "volume", 1},
 	{"gen", "general", 1}, {"gov", "governor", 1}, {"sgt", "sergeant", 1}, {"capt", "captain", 1},
 	{"jan", "january", 1}, {"feb", "february", 1}, {"mar", "march", 1}, {"apr", "april", 1},
@@ -784,7 +786,8 @@ static size_t read_letters(struct nz *z, size_t i, size_t q, int *consumed, int 
 {
 	size_t b = i;
 	int pc = z->prev_cap, pn = z->prev_num, po = z->prev_one, pt = z->prev_time;
-	z->prev_cap = z->prev_num = z->prev_one = z->prev_time = 0;
+	int ptitle = z->prev_title;
+	z->prev_cap = z->prev_num = z->prev_one = z->prev_time = z->prev_title = 0;
 	*consumed = 0;
 	*stop = 0;
 
@@ -847,13 +850,16 @@ static size_t read_letters(struct nz *z, size_t i, size_t q, int *consumed, int 
 			emit(z, drive ? "drive" : "doctor", DC_WORD_WORD, b, j + period);
 			*consumed = period && j >= q;
 			z->prev_cap = !drive;
+			z->prev_title = !drive;
 			return period && j < q ? j + 1 : j;
 		}
 		if (!strcmp(w, "st") && (period || is_upper(ch(z, i)))) {
-			int street = pc || !next_is_capital(z);
+			/* "Baker St." street, "St. John" and "Dr. St. John" saint */
+			int street = (pc && !ptitle) || !next_is_capital(z);
 			emit(z, street ? "street" : "saint", DC_WORD_WORD, b, j + period);
 			*consumed = period && j >= q;
-			if (street && period && j >= q && next_is_capital(z))
+			if (street && period && j >= q && next_is_capital(z) &&
+			    !(ch(z, j + 1) && strchr(",;:", ch(z, j + 1))))
 				*stop = 1;
 			z->prev_cap = !street;
 			return period && j < q ? j + 1 : j;
@@ -881,6 +887,9 @@ static size_t read_letters(struct nz *z, size_t i, size_t q, int *consumed, int 
 				if (!strcmp(w, "etc") && period && j >= q && next_is_capital(z))
 					*stop = 1;
 				z->prev_cap = is_upper(ch(z, i));
+				char key[32];
+				snprintf(key, sizeof key, " %s ", w);
+				z->prev_title = strstr(" mr mrs ms prof gen gov sgt capt ", key) != NULL;
 				return period && j < q ? j + 1 : j;
 			}
 	}

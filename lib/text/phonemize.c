@@ -370,6 +370,7 @@ struct ph {
 	const struct dc_lexicon *user;
 	unsigned flags;
 	size_t word;
+	int no_spell;      /* the word came from a number ("thousandth"): never spell it */
 	enum dc_status err;
 };
 
@@ -460,7 +461,8 @@ static void flite_word(struct ph *z, const char *s, size_t len, int clitic)
 		/* as flite's us_tokentowords_one: spell a word that is neither listed
 		   (in_lex is false too for the words left out of flite's lexicon
 		   because its rules get them right) nor pronounceable */
-		if (!clitic && len > 1 && !in_lex(cmulex, buf, NULL, NULL) && !us_aswd(buf)) {
+		if (!clitic && !z->no_spell && len > 1 && !in_lex(cmulex, buf, NULL, NULL) &&
+		    !us_aswd(buf)) {
 			for (size_t i = 0; i < len && !z->err; i++)
 				flite_letter(z, buf[i]);
 		} else {
@@ -586,7 +588,7 @@ enum dc_status dc_phonemize(const struct dc_words *w, const struct dc_lexicon *u
 	memset(out, 0, sizeof *out);
 	if (!w || (w->n && !w->v))
 		return dc_fail(DC_EINVAL, "dc_phonemize: NULL words");
-	struct ph z = { out, user, flags, 0, DC_OK };
+	struct ph z = { .out = out, .user = user, .flags = flags, .err = DC_OK };
 	char *buf = NULL;
 	size_t bcap = 0;
 	int any = 0;  /* a phone other than a pause */
@@ -597,6 +599,7 @@ enum dc_status dc_phonemize(const struct dc_words *w, const struct dc_lexicon *u
 			break;
 		}
 		z.word = i;
+		z.no_spell = d->kind == DC_WORD_NUMBER;
 		if (d->kind == DC_WORD_PUNCT) {
 			if (out->n)
 				push_pause(&z, pause_of(d->len ? d->text[0] : '.'), i);

@@ -25,7 +25,8 @@
  *      ow1 z), except, as in flite's text analysis, that a word the
  *      lexicon does not list (it leaves out the words its rules get
  *      right) and that flite would not pronounce as a word (us_aswd:
- *      "xkcd", "mmm") is spelled out letter by letter; a word of more than
+ *      "xkcd", "mmm") is spelled out letter by letter (never a word a number
+ *      was read as, DC_WORD_NUMBER: "thousandth"); a word of more than
  *      64 letters is read by letter-to-sound in pieces of 64 letters.
  *
  * Letters spelled by the normaliser (DC_WORD_SPELLED) are read as letter

@@ -80,9 +80,16 @@ if command -v spk-embed >/dev/null 2>&1; then
 	echo "scores (same speaker, then another speaker):"
 	spk-embed -q score --trials "$out/trials.tsv"
 fi
-# tts-synth: the text front end (the default voice is not trained yet):
-# normalised, then CMU phones with stress, pauses at punctuation
+# tts-synth: a spoken sentence with the default voice (FastSpeech 2 + Vocos,
+# distilled from festival's HTS slt voice), its word and phone timestamps,
+# and the front end's phones (normalised text, CMU phones with stress)
 if command -v tts-synth >/dev/null 2>&1; then
-	echo "Dr. Smith paid \$5.50 on 3/4/2021, at 10:30." | tts-synth --phonemes | tee "$out/phonemes.txt"
+	t="Dr. Smith paid \$5.50 on 3/4/2021, at 10:30."
+	echo "$t" | tts-synth --phonemes | tee "$out/phonemes.txt"
+	echo "$t" | tts-synth -q -o "$out/speech.wav" --timestamps "$out/speech.tsv"
+	echo "speech: $out/speech.wav ($(awk -F'\t' '$2 == "word"' "$out/speech.tsv" | wc -l) words" \
+		"timed in $out/speech.tsv)"
+	echo "$t" | tts-synth -q --speed 0.8 --pitch 1.15 -o "$out/speech-slow-high.wav"
+	echo "slower and higher: $out/speech-slow-high.wav"
 fi
 echo "== demo done"

@@ -287,3 +287,209 @@ setup() {
 	make -s one.wav two.wav
 	[ -s one.wav ] && [ -s two.wav ]
 }
+
+# ---- --stream and --raw -------------------------------------------------------------------------
+
+# two lines (a blank one between), three sentences: silences between sentences and lines
+stream_text() { printf 'Hello there. How are you today?\n\nSecond line here.\n'; }
+
+@test "--stream: the samples of the whole-file WAV, header sizes unknown on a pipe" {
+	stream_text > in.txt
+	tts-synth --voice "$V" -i in.txt -o a.wav --timestamps a.tsv
+	tts-synth --voice "$V" -i in.txt --stream --timestamps s.tsv | cat > s.wav
+	# RIFF and data sizes 0xFFFFFFFF, the rest of the header libsndfile's
+	assert_equal "$(od -An -tx4 -j4 -N4 s.wav | tr -d ' ')" ffffffff
+	assert_equal "$(od -An -tx4 -j40 -N4 s.wav | tr -d ' ')" ffffffff
+	cmp <(head -c 4 a.wav; tail -c +9 a.wav | head -c 32) <(head -c 4 s.wav; tail -c +9 s.wav | head -c 32)
+	cmp <(tail -c +45 a.wav) <(tail -c +45 s.wav)
+	cmp a.tsv s.tsv
+	# to a regular file (-o or a redirection) the sizes are patched: the same bytes
+	tts-synth --voice "$V" -i in.txt --stream -o f.wav
+	cmp a.wav f.wav
+	tts-synth --voice "$V" -i in.txt --stream > r.wav
+	cmp a.wav r.wav
+	# a FIFO is written in place
+	mkfifo p.fifo
+	cat p.fifo > p.wav &
+	tts-synth --voice "$V" -i in.txt --stream -o p.fifo
+	wait
+	cmp <(tail -c +45 a.wav) <(tail -c +45 p.wav)
+	if [ -x "$(command -v sox)" ]; then
+		tts-synth --voice "$V" -i in.txt --stream | sox -q -t wav - x.wav
+		cmp a.wav x.wav
+	fi
+}
+
+@test "--stream writes a sentence before synthesizing the next line" {
+	# line 1 makes more audio than a pipe holds; once head has its 46 bytes and
+	# exits, a streaming writer dies of SIGPIPE in line 1 and never reaches line 3
+	t=$(for i in $(seq 40); do printf 'word%d and ' $i; done; echo end.)
+	printf '%s\n\n☃\n' "$t" > in.txt
+	tts-synth --voice "$V" -i in.txt -o big.wav
+	[ "$(stat -c %s big.wav)" -gt 262144 ]
+	{ tts-synth --voice "$V" -i in.txt --stream 2> err.s || true; } | head -c 46 > /dev/null
+	run grep -c "line 3: nothing to say" err.s
+	assert_output 0
+	# the control: without --stream every line is synthesized before the first byte
+	{ tts-synth --voice "$V" -i in.txt 2> err.w || true; } | head -c 46 > /dev/null
+	grep -q "line 3: nothing to say" err.w
+}
+
+@test "--raw: 16-bit little-endian samples without a header, with and without --stream" {
+	stream_text > in.txt
+	tts-synth --voice "$V" -i in.txt -o a.wav
+	tts-synth --voice "$V" -i in.txt --raw > a.raw
+	assert_equal "$(stat -c %s a.raw)" $(( 2 * $(wav_samples a.wav) ))
+	cmp <(tail -c +45 a.wav) a.raw
+	tts-synth --voice "$V" -i in.txt --raw --stream | cat > s.raw
+	cmp a.raw s.raw
+	tts-synth --voice "$V" -i in.txt --raw --stream -o f.raw
+	cmp a.raw f.raw
+	# one raw file per line with a pattern
+	tts-synth --voice "$V" -i in.txt --raw -o 'l_%d.raw'
+	tts-synth --voice "$V" --raw -o l3.raw "Second line here."
+	cmp l3.raw l_3.raw
+}
+
+@test "--stream: usage errors, write errors, nothing to say" {
+	run tts-synth --voice "$V" --stream -o 'x_%d.wav' "Hi."
+	assert_failure 2
+	assert_output --partial "not a file per line"
+	run tts-synth --voice "$V" --stream -o x.flac "Hi."
+	assert_failure 2
+	assert_output --partial "not FLAC"
+	run tts-synth --voice "$V" --raw -o x.flac "Hi."
+	assert_failure 2
+	run tts-synth --phonemes --stream "Hi."
+	assert_failure 2
+	run tts-synth --phonemes --raw "Hi."
+	assert_failure 2
+	[ ! -e x.flac ] && [ ! -e x_1.wav ]
+	# a write error midway: one line, exit 1
+	run tts-synth --voice "$V" --stream -o /dev/full "Hi. Ho."
+	assert_failure 1
+	assert_output "tts-synth: cannot write '/dev/full': No space left on device"
+	# a reader that goes away: SIGPIPE (or exit 1), no hang
+	stream_text > in.txt
+	run bash -c "tts-synth --voice '$V' -i in.txt --stream | head -c 10 > /dev/null; echo \${PIPESTATUS[0]}"
+	[[ "$output" == 141 || "$output" == 1 ]]
+	# nothing to say: a warning and not even a header; no file
+	run tts-synth --voice "$V" --stream -o e.wav "☃"
+	assert_success
+	assert_output --partial "nothing to say"
+	[ ! -e e.wav ]
+	tts-synth --voice "$V" --stream "☃" > e.out 2> /dev/null
+	[ ! -s e.out ]
+}
+
+@test "--stream with the default voice: the same samples, neural and Griffin-Lim" {
+	[ -f "$TOP/share/diffcore/models/tts-slt/config.json" ] || skip "no default voice installed"
+	command -v sox > /dev/null || skip "no sox"
+	stream_text > in.txt
+	for voc in vocos griffin-lim; do
+		[ $voc = vocos ] && [ ! -d "$TOP/share/diffcore/models/tts-slt/vocoder" ] && continue
+		tts-synth -t 2 --vocoder $voc -i in.txt -o a.wav
+		tts-synth -t 2 --vocoder $voc -i in.txt --stream | sox -q -t wav - s.wav
+		sox a.wav -t raw a.pcm
+		sox s.wav -t raw s.pcm
+		[ -s a.pcm ]
+		cmp a.pcm s.pcm
+		tts-synth -t 2 --vocoder $voc -i in.txt --stream --raw | cmp a.pcm -
+	done
+}
+
+# ---- the default voice (share/diffcore/models/tts-slt: FastSpeech 2 + Vocos) -------------------
+
+have_default() { [ -e "$TOP/share/diffcore/models/tts-slt/config.json" ]; }
+# rough F0 of a WAV: sox's zero-crossing frequency after a 60-320 Hz band-pass
+rough_f0() { sox "$1" -n sinc 60-320 stat 2>&1 | awk '/Rough/ { print $3 }'; }
+# RMS amplitude
+rms() { sox "$1" -n stat 2>&1 | awk '/RMS +amplitude/ { print $3 }'; }
+
+@test "default voice: echo text | tts-synth -o out.wav speaks, at 22050 Hz, with the neural vocoder" {
+	have_default || skip "no default voice in this tree"
+	echo "The quick brown fox jumps over the lazy dog." | tts-synth -o fox.wav
+	[ "$(wav_rate fox.wav)" = 22050 ]
+	n=$(wav_samples fox.wav)
+	# about 2.5 s of speech, not silence, not clipped noise
+	[ "$n" -gt 40000 ] && [ "$n" -lt 90000 ]
+	awk -v r="$(rms fox.wav)" 'BEGIN { exit !(r > 0.02 && r < 0.5) }'
+	tts-synth --vocoder vocos -o fox2.wav "The quick brown fox jumps over the lazy dog."
+	cmp fox.wav fox2.wav
+	tts-synth --vocoder griffin-lim -o foxgl.wav "The quick brown fox jumps over the lazy dog."
+	[ "$(wav_samples foxgl.wav)" = "$n" ]
+	! cmp -s fox.wav foxgl.wav
+	# its pitch shift (by resampling) has a range
+	run tts-synth --pitch 5 -o x.wav "Hi."
+	assert_failure 2
+	assert_output --partial "--pitch 5: this voice shifts pitch by resampling, from 0.25 to 4"
+	[ ! -e x.wav ]
+}
+
+@test "--vocoder: vocos needs a voice with one; other names are usage errors" {
+	run tts-synth --voice "$V" --vocoder vocos -o x.wav "Hi."
+	assert_failure 1
+	assert_output --partial "has no neural vocoder"
+	[ ! -e x.wav ]
+	run tts-synth --voice "$V" --vocoder hifigan -o x.wav "Hi."
+	assert_failure 2
+	assert_output --partial "--vocoder: 'hifigan' is not vocos or griffin-lim"
+	# a broken vocoder folder is an error naming it
+	mkdir -p bad && cp "$V"/* bad/ && mkdir bad/vocoder && echo '{"model_type": "vocos"}' > bad/vocoder/config.json
+	run tts-synth --voice bad -o x.wav "Hi."
+	assert_failure 1
+	assert_output --partial "tts-synth: cannot load voice 'bad':"
+	[ ! -e x.wav ]
+}
+
+@test "default voice: --speed 0.5 and 2 scale the length (within 5%), --pitch keeps it" {
+	have_default || skip "no default voice in this tree"
+	t="Seven sailors sang a merry song along the river all evening, and the old captain listened."
+	tts-synth -o s1.wav "$t"
+	tts-synth --speed 0.5 -o s05.wav "$t"
+	tts-synth --speed 2 -o s2.wav "$t"
+	tts-synth --pitch 1.25 -o p125.wav "$t"
+	n=$(wav_samples s1.wav)
+	awk -v a="$(wav_samples s05.wav)" -v b="$(wav_samples s2.wav)" -v c="$(wav_samples p125.wav)" -v n="$n" \
+		'BEGIN { exit !(a / n > 1.95 && a / n < 2.05 && b / n > 0.475 && b / n < 0.525 && c / n > 0.98 && c / n < 1.02) }'
+	# --speed keeps the pitch
+	command -v sox > /dev/null || skip "no sox"
+	awk -v a="$(rough_f0 s1.wav)" -v b="$(rough_f0 s05.wav)" -v c="$(rough_f0 s2.wav)" \
+		'BEGIN { exit !(b / a > 0.9 && b / a < 1.1 && c / a > 0.9 && c / a < 1.1) }'
+}
+
+@test "default voice: --pitch shifts F0 up and down" {
+	have_default || skip "no default voice in this tree"
+	command -v sox > /dev/null || skip "no sox"
+	t="Seven sailors sang a merry song along the river all evening, and the old captain listened."
+	tts-synth -o p1.wav "$t"
+	tts-synth --pitch 0.8 -o p08.wav "$t"
+	tts-synth --pitch 1.25 -o p125.wav "$t"
+	f1=$(rough_f0 p1.wav) lo=$(rough_f0 p08.wav) hi=$(rough_f0 p125.wav)
+	echo "rough F0: 0.8 -> $lo, 1 -> $f1, 1.25 -> $hi" >&3
+	awk -v a="$f1" -v l="$lo" -v h="$hi" 'BEGIN { exit !(l / a < 0.9 && h / a > 1.12) }'
+	# and with Griffin-Lim
+	tts-synth --vocoder griffin-lim --pitch 1.25 -o g125.wav "$t"
+	tts-synth --vocoder griffin-lim -o g1.wav "$t"
+	awk -v a="$(rough_f0 g1.wav)" -v h="$(rough_f0 g125.wav)" 'BEGIN { exit !(h / a > 1.12) }'
+}
+
+@test "default voice: timestamps cover every word of a hard input, in order" {
+	have_default || skip "no default voice in this tree"
+	tts-synth --timestamps t.tsv -o hard.wav "Call 1-800-555-0199 or mail info@example.com before 3:45 p.m. on Jan. 2nd, 2024."
+	# words in order, each at least 40 ms, contiguous with the audio's length
+	awk -F'\t' -v n="$(wav_samples hard.wav)" 'NR > 1 && $2 == "word" { w++; if ($4 - $3 < 0.04) bad++; if ($3 < last) bad++; last = $4 }
+		END { if (w < 20 || bad || last > n / 22050 + 0.01) exit 1 }' t.tsv
+}
+
+@test "man page: the --stream examples" {
+	grep -q 'tts-synth --stream < book.txt | sox -q -t wav - book.flac' "$TOP/man/man1/tts-synth.1"
+	grep -q 'tts-synth --stream --raw < book.txt | aplay -t raw -f S16_LE -r 22050' "$TOP/man/man1/tts-synth.1"
+	command -v sox > /dev/null || skip "no sox"
+	printf 'First sentence. Second one.\nA second line.\n' > book.txt
+	tts-synth --voice "$V" --stream < book.txt | sox -q -t wav - book.flac
+	tts-synth --voice "$V" -o book.wav < book.txt
+	assert_equal "$(soxi -s book.flac)" "$(wav_samples book.wav)"
+	tts-synth --voice "$V" --stream --raw < book.txt | sox -t raw -e signed -b 16 -c 1 -r 22050 - raw.wav
+	cmp book.wav raw.wav
+}

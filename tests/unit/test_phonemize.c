@@ -438,6 +438,8 @@ TEST(rules)
 	CHECK_SAY("blorptastic", NULL, "pau b l ao1 r p t ae1 s t ih0 k pau");
 	/* numbers through the normaliser */
 	CHECK_SAY("42", NULL, "pau f ao1 r t iy0 t uw1 pau");
+	/* a word a number was read as is never spelled (flite's us_aswd would spell "thousandth") */
+	CHECK_SAY("1000th", NULL, "pau w ah1 n th aw1 z ax0 n d th pau");
 
 	/* sources */
 	struct dc_words w;

@@ -364,12 +364,110 @@ TEST(mel_round_trip_real_speech)
 	dc_free(mel);
 }
 
+/* dc_resample_factor: a sine comes out at a times its frequency (against
+ * the closed form, away from the edges); above the output's Nyquist it is
+ * removed, not aliased; bad factors are errors. */
+TEST(resample_factor)
+{
+	const size_t n = 8000;
+	const double sr = 22050, PI = 3.14159265358979323846;
+	float *x = dc_alloc(n * sizeof *x);
+	const double as[] = { 0.8, 1.0, 1.25, 2.0 };
+	for (int q = 0; q < 4; q++) {
+		double a = as[q], f0 = 440;
+		for (size_t i = 0; i < n; i++)
+			x[i] = (float)sin(2 * PI * f0 * (double)i / sr);
+		float *y = NULL;
+		size_t m = 0;
+		CHECK_EQ_INT(dc_resample_factor(x, n, a, &y, &m), DC_OK);
+		CHECK_EQ_INT((long)m, lround((double)n / a));
+		double e = 0;
+		for (size_t j = 100; j + 100 < m; j++) {
+			double d = fabs(y[j] - sin(2 * PI * f0 * a * (double)j / sr));
+			if (d > e)
+				e = d;
+		}
+		printf("# resample x%.2f: max |error| vs the sine %.2e\n", a, e);
+		CHECK(e < 2e-3);
+		dc_free(y);
+	}
+	/* 9 kHz at a = 1.5 would land at 13.5 kHz, above 11.025: filtered out */
+	for (size_t i = 0; i < n; i++)
+		x[i] = (float)sin(2 * PI * 9000 * (double)i / sr);
+	float *y = NULL;
+	size_t m = 0;
+	CHECK_EQ_INT(dc_resample_factor(x, n, 1.5, &y, &m), DC_OK);
+	double pk = 0;
+	for (size_t j = 100; j + 100 < m; j++)
+		pk = fmax(pk, fabs(y[j]));
+	printf("# resample x1.5 of 9 kHz: peak %.2e (alias suppressed)\n", pk);
+	CHECK(pk < 0.02);
+	dc_free(y);
+	CHECK_EQ_INT(dc_resample_factor(x, n, 0.1, &y, &m), DC_EINVAL);
+	CHECK_EQ_INT(dc_resample_factor(x, n, NAN, &y, &m), DC_EINVAL);
+	dc_free(x);
+}
+
+/* dc_mel_envelope_warp: a == 1 changes nothing; a smooth spectrum (all
+ * envelope, no harmonics) comes out as the mel of S(f * a); the
+ * harmonics of a voiced spectrum stay where they were. */
+TEST(mel_envelope_warp)
+{
+	struct dc_tts_mel_params p;
+	dc_tts_mel_params_default(&p);
+	const int F = p.n_fft / 2 + 1, nm = p.n_mels;
+	const double hz = p.sample_rate / p.n_fft, a = 1.25;
+	struct dc_filterbank fb;
+	CHECK_EQ_INT(dc_mel_filterbank(&fb, p.sample_rate, p.n_fft, nm, p.fmin, p.fmax), DC_OK);
+	float *S = dc_alloc(2 * (size_t)F * sizeof *S), *mel = dc_alloc(2 * (size_t)nm * sizeof *mel);
+	float *want = dc_alloc(2 * (size_t)nm * sizeof *want);
+	for (int pass = 0; pass < 2; pass++)
+		for (int k = 0; k < F; k++) {
+			double f = k * hz * (pass ? a : 1);
+			S[pass * F + k] = (float)(exp(-pow((f - 1000) / 400, 2)) + 0.5 * exp(-pow((f - 2500) / 500, 2)) + 0.02);
+		}
+	dc_filterbank_apply(&fb, S, 2, mel);
+	for (int i = 0; i < 2 * nm; i++)
+		mel[i] = logf(mel[i] > 1e-5f ? mel[i] : 1e-5f);
+	memcpy(want, mel + nm, (size_t)nm * sizeof *want);
+	float keep[80];
+	memcpy(keep, mel, (size_t)nm * sizeof *keep);
+	CHECK_EQ_INT(dc_mel_envelope_warp(mel, 1, &p, 1.0, 24), DC_OK);
+	CHECK(memcmp(keep, mel, (size_t)nm * sizeof *keep) == 0);
+	CHECK_EQ_INT(dc_mel_envelope_warp(mel, 1, &p, a, 24), DC_OK);
+	/* bands below fmax / a (above it, the warped envelope reads past the
+	 * last bin the mel covers: it leaves the mel's range after resampling) */
+	double e = 0, me = 0, mk = 0;
+	int nb = 0;
+	for (int m = 0; m < nm; m++) {
+		if (getenv("DEBUG_WARP"))
+			printf("# %d %.3f %.3f %.3f\n", m, keep[m], mel[m], want[m]);
+		if (m >= 70)      /* band 70 is centred near 6 kHz; 8 kHz / 1.25 = 6.4 kHz */
+			continue;
+		e = fmax(e, fabs(mel[m] - want[m]));
+		me += fabs(mel[m] - want[m]);
+		mk += fabs(keep[m] - want[m]);
+		nb++;
+	}
+	printf("# envelope warp x%.2f of a smooth spectrum, bands 0-69: mean |log-mel error| %.3f "
+	       "(%.3f before the warp), max %.3f\n", a, me / nb, mk / nb, e);
+	CHECK(me / nb < 0.25 && mk / nb > 3 * me / nb && e < 0.8);
+	CHECK_EQ_INT(dc_mel_envelope_warp(mel, 1, &p, 5.0, 24), DC_EINVAL);
+	CHECK_EQ_INT(dc_mel_envelope_warp(mel, 1, &p, a, 0), DC_EINVAL);
+	dc_filterbank_release(&fb);
+	dc_free(S);
+	dc_free(mel);
+	dc_free(want);
+}
+
 int main(void)
 {
 	RUN(mel_vs_ming024_and_hifigan);
 	RUN(griffin_lim_vs_torchaudio);
 	RUN(bad_input);
 	RUN(mel_round_trip_real_speech);
+	RUN(resample_factor);
+	RUN(mel_envelope_warp);
 	dc_free(clip);
 	return test_summary();
 }
