@@ -57,11 +57,12 @@ static const char usage[] =
 	"          --timestamps FILE.tsv (phone and word start/end seconds)\n"
 	"          --stream (write each sentence as soon as it is ready; not with a\n"
 	"          %d pattern or .flac)  --raw (16-bit little-endian PCM, no header)\n"
+	"          --mel (the mel spectrogram and duration stream instead of audio)\n"
 	"common:   -t/--threads N, -q/--quiet, -f/--force, -h/--help, --version\n";
 
 enum {
 	OPT_VOICE = DC_OPT_TOOL_BASE, OPT_GLITERS, OPT_SPEED, OPT_PITCH, OPT_ENERGY, OPT_SIL,
-	OPT_LEXICON, OPT_FESTIVAL, OPT_PHONEMES, OPT_TIMESTAMPS, OPT_VOCODER,
+	OPT_LEXICON, OPT_FESTIVAL, OPT_PHONEMES, OPT_TIMESTAMPS, OPT_VOCODER, OPT_MEL,
 	OPT_STREAM, OPT_RAW
 };
 
@@ -80,6 +81,7 @@ static const struct option longopts[] = {
 	{ "timestamps", required_argument, 0, OPT_TIMESTAMPS },
 	{ "stream", no_argument, 0, OPT_STREAM },
 	{ "raw", no_argument, 0, OPT_RAW },
+	{ "mel", no_argument, 0, OPT_MEL },
 	DC_CLI_LONGOPTS,
 	{ 0, 0, 0, 0 }
 };
@@ -309,7 +311,7 @@ int main(int argc, char **argv)
 	cli = dc_cli_init("tts-synth", usage);
 	const char *voice_dir = NULL, *input = NULL, *lexicon = NULL, *ts_path = NULL;
 	double speed = 1, pitch = 1, energy = 1, silence = 0.2;
-	int gl_iters = 32, phonemes_only = 0, use_gl = -1, stream = 0, raw = 0, c;
+	int gl_iters = 32, phonemes_only = 0, use_gl = -1, stream = 0, raw = 0, mel_only = 0, c;
 	unsigned flags = 0;
 	while ((c = getopt_long(argc, argv, DC_CLI_SHORTOPTS "i:", longopts, NULL)) != -1) {
 		switch (c) {
@@ -334,6 +336,7 @@ int main(int argc, char **argv)
 		case OPT_TIMESTAMPS: ts_path = optarg; break;
 		case OPT_STREAM: stream = 1; break;
 		case OPT_RAW: raw = 1; break;
+		case OPT_MEL: mel_only = 1; break;
 		default: dc_cli_option(cli, c, optarg);
 		}
 	}
@@ -341,6 +344,9 @@ int main(int argc, char **argv)
 		dc_usage_error("give TEXT or -i FILE, not both");
 	if (phonemes_only && ts_path)
 		dc_usage_error("--phonemes writes no audio, so no --timestamps");
+	if (mel_only && (stream || raw || phonemes_only || use_gl >= 0))
+		dc_usage_error("--mel writes the mel and duration stream, not audio (no %s)",
+		               stream ? "--stream" : raw ? "--raw" : phonemes_only ? "--phonemes" : "--vocoder");
 	if (phonemes_only && (stream || raw))
 		dc_usage_error("--phonemes writes no audio, so no %s", stream ? "--stream" : "--raw");
 	if (cli->output && !strcmp(audio_format(cli->output), "flac") && (stream || raw))
@@ -411,6 +417,8 @@ int main(int argc, char **argv)
 	if (pattern < 0)
 		dc_usage_error("invalid -o pattern '%s' (one %%d, %%3d or %%03d index at most; "
 		               "%%%% for a percent sign)", cli->output);
+	if (pattern && mel_only)
+		dc_usage_error("--mel writes one stream, not a file per line ('%s')", cli->output);
 	if (pattern && stream)
 		dc_usage_error("--stream writes one output, not a file per line ('%s')", cli->output);
 	char *single = NULL;
@@ -437,6 +445,8 @@ int main(int argc, char **argv)
 
 	if (voice.pitch_resample && !(pitch >= 0.25 && pitch <= 4))
 		dc_usage_error("--pitch %g: this voice shifts pitch by resampling, from 0.25 to 4", pitch);
+	if (mel_only && voice.pitch_resample && pitch != 1)
+		dc_usage_error("--pitch with --mel: this voice shifts pitch by resampling the audio");
 	if (use_gl == 0 && !voice.vocos)
 		dc_die("voice '%s' has no neural vocoder (no %s/vocoder folder); use --vocoder "
 		       "griffin-lim", voice_dir, voice_dir);
@@ -462,6 +472,13 @@ int main(int argc, char **argv)
 		tp.sink = stream_sink;
 		tp.sink_ctx = &so;
 	}
+	struct tts_mel_out mo;
+	memset(&mo, 0, sizeof mo);
+	if (mel_only) {
+		if (dc_stream_writer_open(&mo.w, dc_cli_open_output(1)))
+			dc_die("cannot write '%s': %s", cli->output ? cli->output : "stdout", strerror(errno));
+		tp.mel = &mo;
+	}
 	struct pcm all = { 0 };
 	int spoken = 0;
 	for (int k = 0; k < nu; k++) {
@@ -484,6 +501,8 @@ int main(int argc, char **argv)
 		size_t start = stream ? (size_t)so.samples + so.pending : dst->n;
 		float *y = NULL;
 		size_t ny = 0;
+		mo.utterance = u->index;
+		mo.piece = 0;
 		if ((st = tts_speak(&voice, &tp, u->text, u->len, u->index,
 		                    (double)start / voice.mel.sample_rate, &y, &ny)))
 			dc_die_status(st, "%s: line %d", src, u->index);
@@ -517,6 +536,11 @@ int main(int argc, char **argv)
 		}
 	} else if (stream) {
 		stream_finish(&so);
+	} else if (mel_only) {
+		if (dc_stream_writer_finish(&mo.w))
+			dc_die("cannot write '%s': %s", cli->output ? cli->output : "stdout", strerror(errno));
+		dc_stream_writer_close(&mo.w);
+		dc_cli_commit_output();
 	} else if (!pattern) {
 		write_audio(&all, voice.sample_rate, cli->output, raw);
 	}

@@ -69,6 +69,64 @@ static void ts_row(FILE *f, int index, const char *type, double t0, double t1, c
 	fputc('\n', f);
 }
 
+/* --mel: records "mel" (F32 [frames][n_mels], the post-net output a vocoder
+ * takes) and "durations" (I32 [symbols], frames per voice symbol). */
+static enum dc_status mel_records(const struct tts_voice *v, struct tts_mel_out *m,
+                                  const struct dc_fs2_output *o, const int *ids, int nt)
+{
+	char buf[64];
+	struct dc_record r[2];
+	enum dc_status s = DC_OK;
+	for (int k = 0; k < 2; k++) {
+		dc_record_init(&r[k]);
+		const char *nm = k ? "durations" : "mel";
+		s = dc_record_set_name(&r[k], nm);
+		if (!s)
+			s = dc_record_set_role(&r[k], nm);
+		snprintf(buf, sizeof buf, "%d", m->utterance);
+		if (!s)
+			s = dc_record_meta_set(&r[k], "utterance", buf);
+		snprintf(buf, sizeof buf, "%d", m->piece);
+		if (!s)
+			s = dc_record_meta_set(&r[k], "piece", buf);
+	}
+	snprintf(buf, sizeof buf, "%d", v->sample_rate);
+	if (!s)
+		s = dc_record_meta_set(&r[0], "sample_rate", buf);
+	snprintf(buf, sizeof buf, "%d", v->mel.hop);
+	if (!s)
+		s = dc_record_meta_set(&r[0], "hop_length", buf);
+	snprintf(buf, sizeof buf, "%d", nt);
+	if (!s)
+		s = dc_record_meta_set(&r[1], "symbols", buf);
+	if (!s) {
+		r[0].dtype = DC_F32;
+		r[0].rank = 2;
+		r[0].shape[0] = o->frames;
+		r[0].shape[1] = v->mel.n_mels;
+		r[0].data = o->mel_post;
+		r[0].nbytes = (size_t)o->frames * (size_t)v->mel.n_mels * sizeof(float);
+		r[1].dtype = DC_I32;
+		r[1].rank = 1;
+		r[1].shape[0] = nt;
+		r[1].data = o->durations;
+		r[1].nbytes = (size_t)nt * sizeof(int32_t);
+		s = dc_stream_write(&m->w, &r[0]);
+		if (!s)
+			s = dc_stream_write(&m->w, &r[1]);
+	}
+	(void)ids;
+	for (int k = 0; k < 2; k++) {
+		r[k].data = NULL;
+		dc_record_release(&r[k]);
+	}
+	if (!s) {
+		m->piece++;
+		m->records += 2;
+	}
+	return s;
+}
+
 /* Synthesize phones ph[np] (word indices into w) and append the audio to out. */
 static enum dc_status synth_piece(const struct tts_voice *v, const struct tts_params *p,
                                   const struct dc_phone *ph, size_t np, const struct dc_words *w,
@@ -110,6 +168,11 @@ static enum dc_status synth_piece(const struct tts_voice *v, const struct tts_pa
 	size_t want = F * hop;
 	if (a != 1 && (s = dc_mel_envelope_warp(o.mel_post, F, &v->mel, a, 24)))
 		goto done;
+	if (p->mel) {
+		if ((s = mel_records(v, p->mel, &o, ids, nt)) || (s = buf_add(out, NULL, want)))
+			goto done;
+		goto stamps;
+	}
 	if (v->vocos && !p->griffin_lim) {
 		if (!(y = dc_alloc(want * sizeof *y))) {
 			s = dc_fail(DC_ENOMEM, "out of memory");
@@ -162,6 +225,7 @@ static enum dc_status synth_piece(const struct tts_voice *v, const struct tts_pa
 	}
 	if (s)
 		goto done;
+stamps:
 	if (p->ts) {
 		double sr = v->mel.sample_rate * a;   /* resampled pieces are a times shorter */
 		long f = 0;

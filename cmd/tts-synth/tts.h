@@ -11,6 +11,7 @@
 #include "models/fastspeech2.h"
 #include "speech/tts_audio.h"
 #include "speech/vocos.h"
+#include "io/stream.h"
 #include "text/phonemize.h"
 
 /* At most two voice symbols per phone (el = AH0 L). */
@@ -60,6 +61,17 @@ struct tts_params {
 	 * silence before it) to sink as soon as it is synthesized and keeps none */
 	enum dc_status (*sink)(void *ctx, const float *y, size_t n);
 	void *sink_ctx;
+	/* --mel: each synthesis call's mel spectrogram and durations go to this
+	 * stream instead of a vocoder (the audio returned is silence of the
+	 * same length, so timestamps and offsets hold) */
+	struct tts_mel_out *mel;
+};
+
+struct tts_mel_out {
+	struct dc_stream_writer w;
+	int utterance;         /* set by the caller before each tts_speak */
+	int piece;             /* synthesis calls so far in this utterance */
+	long records;
 };
 
 /*

@@ -196,6 +196,11 @@ enum dc_status tts_voice_open(struct tts_voice *v, const char *dir)
 		if ((s = dc_vocos_open(&v->vocos, path)))
 			goto fail;
 		const struct dc_vocos_config *vc = dc_vocos_config(v->vocos);
+		if (vc->center) {   /* speak.c sizes each piece frames * hop */
+			s = dc_fail(DC_EFORMAT,
+			            "vocoder: \"center\" padding; tts-synth needs a \"same\"-padded Vocos");
+			goto fail;
+		}
 		if (vc->n_mels != v->mel.n_mels || vc->hop != v->mel.hop ||
 		    vc->sample_rate != v->sample_rate) {
 			s = dc_fail(DC_EFORMAT, "vocoder: %d mels, hop %d, %d Hz; the voice has %d, %d, %d Hz",

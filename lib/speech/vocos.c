@@ -23,7 +23,10 @@
  * and window, written over the frame's own row of the head output; and
  * the overlap-add, computed per output sample (frames summed in ascending
  * order, divided by the summed squared window), so that the result does
- * not depend on which thread computes which sample.
+ * not depend on which thread computes which sample.  The two paddings
+ * differ only in where the output starts in the overlap-added signal:
+ * (n_fft - hop)/2 samples in for "same", n_fft/2 for "center" (which
+ * then has one hop fewer at the end).
  */
 #include <math.h>
 #include <omp.h>
@@ -178,11 +181,23 @@ static enum dc_status read_config(struct dc_vocos_config *c, const struct dc_mod
 	    (s = cfg_int(m, "hop_length", &c->hop, 1, 1 << 20)) ||
 	    (s = cfg_int(m, "sampling_rate", &c->sample_rate, 1, 1 << 24)))
 		return s;
+	c->center = 0;
+	if (dc_config_has(dc_model_config(m), "padding")) {
+		const char *pad;
+		if (dc_model_config_string(m, "padding", &pad) ||
+		    (strcmp(pad, "same") && strcmp(pad, "center")))
+			return dc_fail(DC_EFORMAT,
+			               "vocos: config.json: 'padding' must be \"same\" or \"center\"");
+		c->center = !strcmp(pad, "center");
+	}
 	if (c->n_fft % 2)
 		return dc_fail(DC_EFORMAT, "vocos: config.json: n_fft %d must be even", c->n_fft);
-	if (c->hop >= c->n_fft || (c->n_fft - c->hop) % 2)
+	if (c->hop >= c->n_fft)
+		return dc_fail(DC_EFORMAT, "vocos: config.json: hop_length %d must be below n_fft %d",
+		               c->hop, c->n_fft);
+	if (!c->center && (c->n_fft - c->hop) % 2)
 		return dc_fail(DC_EFORMAT,
-		               "vocos: config.json: hop_length %d must be below n_fft %d with n_fft - hop_length even",
+		               "vocos: config.json: hop_length %d must be below n_fft %d with n_fft - hop_length even for \"same\" padding",
 		               c->hop, c->n_fft);
 	return DC_OK;
 }
@@ -350,15 +365,24 @@ static void frames_inverse(const struct dc_vocos *v, float *s, int T, kiss_fftr_
 	}
 }
 
+/* Where the output starts in the overlap-added signal. */
+static size_t out_pad(const struct dc_vocos_config *c)
+{
+	return c->center ? (size_t)c->n_fft / 2 : (size_t)(c->n_fft - c->hop) / 2;
+}
+
 /* audio[i], i in [0, count*hop): sample first*hop + i of the whole
  * output, the overlap-add over padded position j = first*hop + i +
- * (n_fft - hop)/2 of the windowed frames (rows of s, frame lo in row 0)
- * over the summed squared window; frames clipped to [0, T). */
+ * out_pad() of the windowed frames (rows of s, frame lo in row 0) over
+ * the summed squared window; frames clipped to [0, T).  *tiny is set
+ * where that window sum is below 1e-11 (torch.istft's NOLA check; the
+ * sample is then left as computed). */
 static void overlap_add(const struct dc_vocos *v, float *audio, const float *s, int T, int lo,
-                        int first, int count)
+                        int first, int count, int *tiny)
 {
 	const size_t n_fft = (size_t)v->cfg.n_fft, hop = (size_t)v->cfg.hop, row = n_fft + 2;
-	const size_t pad = (n_fft - hop) / 2, n = (size_t)count * hop, j0 = (size_t)first * hop + pad;
+	const size_t pad = out_pad(&v->cfg), n = (size_t)count * hop, j0 = (size_t)first * hop + pad;
+	int bad = 0;
 	const float *w2 = v->win2;
 #pragma omp for schedule(static)
 	for (size_t i = 0; i < n; i++) {
@@ -373,8 +397,19 @@ static void overlap_add(const struct dc_vocos *v, float *audio, const float *s, 
 			acc += s[(t - (size_t)lo) * row + o];
 			env += w2[o];
 		}
+		bad |= !(env >= 1e-11f);
 		audio[i] = acc / env;
 	}
+	if (bad) {
+#pragma omp atomic write
+		*tiny = 1;
+	}
+}
+
+size_t dc_vocos_samples(const struct dc_vocos *v, int frames)
+{
+	int n = v->cfg.center ? frames - 1 : frames;
+	return n > 0 ? (size_t)n * (size_t)v->cfg.hop : 0;
 }
 
 int dc_vocos_context(const struct dc_vocos *v)
@@ -388,15 +423,23 @@ enum dc_status dc_vocos_synth_range(const struct dc_vocos *v, const float *mel, 
 	const struct dc_vocos_config *c = &v->cfg;
 	if (frames < 1)
 		return dc_fail(DC_EINVAL, "vocos: %d frames (need at least 1)", frames);
-	if (first < 0 || count < 1 || first > frames - count)
+	if (c->center && frames < 2)
+		return dc_fail(DC_EINVAL, "vocos: %d frame (\"center\" padding needs at least 2)",
+		               frames);
+	const int avail = c->center ? frames - 1 : frames;    /* hops of output */
+	if ((first < 0 || count < 1 || first > avail - count) && !c->center)
 		return dc_fail(DC_EINVAL, "vocos: frames [%d, %d + %d) not within the %d frames", first,
 		               first, count, frames);
+	if (first < 0 || count < 1 || first > avail - count)
+		return dc_fail(DC_EINVAL,
+		               "vocos: hops [%d, %d + %d) not within the %d hops of %d \"center\"-padded frames",
+		               first, first, count, avail, frames);
 	const int T = frames, M = c->n_mels, C = c->dim, I = c->intermediate_dim;
 	const int n_fft = c->n_fft, hop = c->hop, O = n_fft + 2, KM = KW * M;
 	/* frames [lo, hi) overlap the samples asked for; the backbone runs on
 	 * [a, b), context frames more each side, whose edge rows are wrong
 	 * (zero padding inside the sequence) but do not reach [lo, hi) */
-	const long pad = (n_fft - hop) / 2, R = dc_vocos_context(v);
+	const long pad = (long)out_pad(c), R = dc_vocos_context(v);
 	long j0 = (long)first * hop + pad, j1 = ((long)first + count) * hop - 1 + pad;
 	int lo = (int)(j0 >= n_fft ? (j0 - n_fft) / hop + 1 : 0);
 	int hi = (int)(j1 / hop + 1 < T ? j1 / hop + 1 : T);
@@ -463,13 +506,18 @@ enum dc_status dc_vocos_synth_range(const struct dc_vocos *v, const float *mel, 
 	dc_layernorm_forward(hl, hl, v->fin_w, v->fin_b, Th, C, LN_EPS);
 	dc_linear_forward(big, hl, v->out_w, v->out_b, Th, C, O);
 	// inverse STFT
+	int tiny = 0;
 #pragma omp parallel num_threads(nt)
 	{
 		int me = omp_get_thread_num();
 		frames_inverse(v, big, Th, cfgs[me], X + (size_t)me * (size_t)(n_fft / 2 + 1),
 		               buf + (size_t)me * (size_t)n_fft);
-		overlap_add(v, audio, big, T, lo, first, count);
+		overlap_add(v, audio, big, T, lo, first, count, &tiny);
 	}
+	if (tiny)
+		s = dc_fail(DC_EINVAL,
+		            "vocos: the summed squared window is below 1e-11 somewhere (n_fft %d, hop %d: the NOLA condition fails)",
+		            n_fft, hop);
 out:
 	if (cfgs)
 		for (int i = 0; i < nt; i++)
@@ -488,5 +536,8 @@ enum dc_status dc_vocos_synth(const struct dc_vocos *v, const float *mel, int fr
 {
 	if (frames < 1)
 		return dc_fail(DC_EINVAL, "vocos: %d frames (need at least 1)", frames);
-	return dc_vocos_synth_range(v, mel, frames, 0, frames, audio);
+	if (v->cfg.center && frames < 2)
+		return dc_fail(DC_EINVAL, "vocos: %d frame (\"center\" padding needs at least 2)",
+		               frames);
+	return dc_vocos_synth_range(v, mel, frames, 0, v->cfg.center ? frames - 1 : frames, audio);
 }

@@ -442,6 +442,23 @@ rms() { sox "$1" -n stat 2>&1 | awk '/RMS +amplitude/ { print $3 }'; }
 	[ ! -e x.wav ]
 }
 
+@test "a voice whose vocoder is center-padded (vocos_convert.py of an official release) is refused" {
+	mkdir -p cv && cp "$V"/* cv/ && cp -r "$TOP/tests/golden/vocos/official" cv/vocoder
+	grep -q '"padding": "center"' cv/vocoder/config.json
+	run tts-synth --voice cv -o x.wav "Hi."
+	assert_failure 1
+	assert_output --partial "tts-synth: cannot load voice 'cv':"
+	assert_output --partial 'tts-synth needs a "same"-padded Vocos'
+	[ "${#lines[@]}" -eq 1 ]
+	[ ! -e x.wav ]
+	# the same folder marked "same" passes that check (and fails on its 100 mels instead)
+	sed -i 's/"padding": "center"/"padding": "same"/' cv/vocoder/config.json
+	run tts-synth --voice cv -o x.wav "Hi."
+	assert_failure 1
+	refute_output --partial "padded Vocos"
+	assert_output --partial "vocoder: 100 mels"
+}
+
 @test "default voice: --speed 0.5 and 2 scale the length (within 5%), --pitch keeps it" {
 	have_default || skip "no default voice in this tree"
 	t="Seven sailors sang a merry song along the river all evening, and the old captain listened."
@@ -492,4 +509,37 @@ rms() { sox "$1" -n stat 2>&1 | awk '/RMS +amplitude/ { print $3 }'; }
 	assert_equal "$(soxi -s book.flac)" "$(wav_samples book.wav)"
 	tts-synth --voice "$V" --stream --raw < book.txt | sox -t raw -e signed -b 16 -c 1 -r 22050 - raw.wav
 	cmp book.wav raw.wav
+}
+
+@test "--mel: the mel and duration stream instead of audio; durations add up to the frames" {
+	printf 'Hello there. How are you?\nSecond line.\n' > two.txt
+	tts-synth --voice "$V" --sentence-silence 0 -i two.txt -o audio.wav
+	tts-synth --voice "$V" --sentence-silence 0 -i two.txt --mel -o mel.dts --timestamps t.tsv
+	run tensor-tool info mel.dts
+	assert_success
+	# one mel + durations pair per synthesis call (here one per sentence: 3)
+	[ "$(grep -c $'\tmel\tF32\t' <<< "$output")" = 3 ]
+	[ "$(grep -c $'\tdurations\tI32\t' <<< "$output")" = 3 ]
+	assert_output --partial "utterance=2"
+	# each piece's durations sum to its frames; all frames * hop = the audio's samples
+	hop=256   # the test voice's (default) hop_length
+	total=0
+	for i in 0 2 4; do
+		frames=$(tensor-tool info mel.dts | awk -F'\t' -v i=$i '$1 == i { split($4, s, "x"); print s[1] }')
+		sum=$(tensor-tool to-csv -s $((i + 1)) mel.dts | tr ',' '\n' | awk '{ s += $1 } END { print s }')
+		[ "$frames" = "$sum" ]
+		total=$((total + frames))
+	done
+	[ $((total * hop)) = "$(wav_samples audio.wav)" ]
+	[ -s t.tsv ]
+	# stdout, and the usage errors
+	tts-synth --voice "$V" --mel "Hi." | tensor-tool info - > /dev/null
+	for a in --stream --raw --phonemes "--vocoder griffin-lim"; do
+		run tts-synth --voice "$V" --mel $a -o x.dts "Hi."
+		assert_failure 2
+		assert_output --partial "--mel writes the mel and duration stream, not audio"
+	done
+	run tts-synth --voice "$V" --mel -o 'x%d.dts' "Hi."
+	assert_failure 2
+	[ ! -e x.dts ]
 }

@@ -15,6 +15,21 @@ loader reads and the input/output pair:
                                     runs the bf16-rounded weights in f32/f64)
       n_mels 80, dim 32, intermediate 64, 1 layer, n_fft 1024, hop 256
       (the default ISTFT geometry), 12 frames; same files.
+  tests/golden/vocos/official/      case "official": the OFFICIAL gemelo-ai/vocos
+                                    classes with the published mel model's
+                                    config structure (MelSpectrogramFeatures,
+                                    VocosBackbone, ISTFTHead padding "center"),
+      n_mels 100, dim 48, intermediate 96, 2 layers, n_fft 256, hop 64,
+      24 kHz; random weights saved as a fake release (config.yaml +
+      pytorch_model.bin in a temp folder), loaded back with the official
+      Vocos.from_hparams + load_state_dict, converted by
+      share/diffcore/tools/vocos_convert.py (F32); 40 frames -> 39*64
+      samples: audio.npy holds the official decode() in float32, then
+      in float64 (the same modules .double()).
+
+The official case needs the gemelo-ai/vocos source (not committed), by
+default at /tmp/vocosref/vocos (VOCOS_SRC=/path/to/vocos to change); its
+optional imports huggingface_hub and encodec are stubbed.
 
 Every weight is random (LayerNorm affine, gamma and all), so each one
 matters; the head's log-magnitude rows are kept moderate (exp does not
@@ -25,8 +40,12 @@ Run: /usr/bin/python3 tests/golden/make_vocos.py  (torch 1.13, numpy)
 """
 import json
 import os
+import shutil
 import struct
+import subprocess
 import sys
+import tempfile
+import types
 
 import numpy as np
 import torch
@@ -116,6 +135,90 @@ def case(outdir, cfg, frames, dtype, seed):
                                  np.abs(y32 - y64).max()))
 
 
+def official_vocos():
+    """The gemelo-ai/vocos package (vocos.pretrained.Vocos), imported from VOCOS_SRC."""
+    src = os.environ.get("VOCOS_SRC", "/tmp/vocosref/vocos")
+    for name, attr in (("huggingface_hub", "hf_hub_download"), ("encodec", "EncodecModel")):
+        if name not in sys.modules:
+            try:
+                __import__(name)
+            except ImportError:
+                stub = types.ModuleType(name)
+                setattr(stub, attr, None)
+                sys.modules[name] = stub
+    pkg = types.ModuleType("vocos")
+    pkg.__path__ = [src]
+    sys.modules["vocos"] = pkg
+    from vocos.pretrained import Vocos as OfficialVocos
+    return OfficialVocos
+
+
+OFFICIAL_YAML = """feature_extractor:
+  class_path: vocos.feature_extractors.MelSpectrogramFeatures
+  init_args:
+    sample_rate: 24000
+    n_fft: 256
+    hop_length: 64
+    n_mels: 100
+    padding: center
+
+backbone:
+  class_path: vocos.models.VocosBackbone
+  init_args:
+    input_channels: 100
+    dim: 48
+    intermediate_dim: 96
+    num_layers: 2
+
+head:
+  class_path: vocos.heads.ISTFTHead
+  init_args:
+    dim: 48
+    n_fft: 256
+    hop_length: 64
+    padding: center
+"""
+
+
+def official_case(outdir, frames, seed):
+    OfficialVocos = official_vocos()
+    tmp = tempfile.mkdtemp(prefix="vocos_official_")
+    try:
+        cfg_path = os.path.join(tmp, "config.yaml")
+        bin_path = os.path.join(tmp, "pytorch_model.bin")
+        with open(cfg_path, "w") as f:
+            f.write(OFFICIAL_YAML)
+        g = torch.Generator().manual_seed(seed)
+        model = OfficialVocos.from_hparams(cfg_path)
+        randomise(model, g, 256)
+        torch.save(model.state_dict(), bin_path)       # the release's layout: the whole Vocos
+        # load it back the way Vocos.from_pretrained does
+        model = OfficialVocos.from_hparams(cfg_path)
+        model.load_state_dict(torch.load(bin_path, map_location="cpu"))
+        model.eval()
+        if os.path.isdir(outdir):
+            shutil.rmtree(outdir)
+        subprocess.check_call([sys.executable, os.path.join(TOP, "share", "diffcore", "tools",
+                                                            "vocos_convert.py"),
+                               cfg_path, bin_path, outdir])
+    finally:
+        shutil.rmtree(tmp)
+    mel = (torch.randn(frames, 100, generator=g) * 1.5 - 5.0).float()
+    y32 = model.decode(mel.T[None])[0].numpy().astype(np.float32)
+    model = model.double()
+    y64 = model.decode(mel.T[None].double())[0].numpy()
+    assert model.head.istft.window.dtype == torch.float64
+    assert y32.shape == ((frames - 1) * 64,), y32.shape
+    with open(os.path.join(outdir, "mel.npy"), "wb") as f:
+        np.save(f, mel.numpy())
+    with open(os.path.join(outdir, "audio.npy"), "wb") as f:
+        np.save(f, y32)
+        np.save(f, y64)
+    print("%s: %d params, %d frames, max|y| %.3g, max|y32-y64| %.3g"
+          % (outdir, sum(p.numel() for n, p in model.named_parameters()), frames,
+             np.abs(y64).max(), np.abs(y32 - y64).max()))
+
+
 def main():
     base = os.path.join(TOP, "tests", "golden", "vocos")
     small = {"model_type": "vocos", "n_mels": 80, "dim": 64, "intermediate_dim": 192,
@@ -124,6 +227,7 @@ def main():
            "num_layers": 1, "n_fft": 1024, "hop_length": 256, "sampling_rate": 22050}
     case(base, small, 40, "F32", 1)
     case(os.path.join(base, "geo"), geo, 12, "BF16", 2)
+    official_case(os.path.join(base, "official"), 40, 3)
 
 
 if __name__ == "__main__":

@@ -2,13 +2,16 @@
  * test_vocos.c - lib/speech/vocos.c: parity with the PyTorch Vocos
  * generator (share/diffcore/train/vocos_model.py) on the random-weight
  * goldens of tests/golden/make_vocos.py (an F32 model with n_fft 256 /
- * hop 64, and a BF16 one with the default n_fft 1024 / hop 256); an
+ * hop 64, and a BF16 one with the default n_fft 1024 / hop 256), and
+ * with the OFFICIAL gemelo-ai/vocos code on a fake release converted by
+ * vocos_convert.py ("center" padding, 100 mels, 24 kHz); its chunked
+ * synthesis, sample counts and torch.istft's NOLA error; an
  * independent naive double-precision forward (direct convolutions, a
  * direct inverse DFT with torch.fft.irfft's treatment of the DC and
  * Nyquist bins, an explicit fold and envelope) on the same weights;
  * thread counts 1 and 2; chunked and streaming synthesis
- * (dc_vocos_synth_range) against the whole; bad configs, missing and misshapen tensors, and
- * bad frame counts.
+ * (dc_vocos_synth_range) against the whole; bad configs (padding "valid"
+ * among them), missing and misshapen tensors, and bad frame counts.
  */
 #include <stdint.h>
 #include <unistd.h>
@@ -41,7 +44,8 @@ static double max_abs_of(const double *b, size_t n)
 }
 
 /* Parity on one golden case: dir relative to tests/golden/vocos ("" or "geo"). */
-static void parity_case(const char *sub, size_t want_params, double tol_rel)
+static void parity_case(const char *sub, size_t want_params, double tol_rel, int want_mels,
+                        int want_rate, int want_center)
 {
 	char dir[1200], gsub[1200];
 	snprintf(dir, sizeof dir, "%s%s%s", gold, *sub ? "/" : "", sub);
@@ -53,8 +57,9 @@ static void parity_case(const char *sub, size_t want_params, double tol_rel)
 	}
 	const struct dc_vocos_config *c = dc_vocos_config(m);
 	CHECK_EQ_INT(c->n_params, want_params);
-	CHECK_EQ_INT(c->n_mels, 80);
-	CHECK_EQ_INT(c->sample_rate, 22050);
+	CHECK_EQ_INT(c->n_mels, want_mels);
+	CHECK_EQ_INT(c->sample_rate, want_rate);
+	CHECK_EQ_INT(c->center, want_center);
 	struct golden gm, ga;
 	if (golden_npy_load(&gm, gsub, "mel") || golden_npy_load(&ga, gsub, "audio") || gm.n != 1 ||
 	    ga.n != 2) {
@@ -64,7 +69,8 @@ static void parity_case(const char *sub, size_t want_params, double tol_rel)
 	}
 	int T = (int)gm.t[0].shape[0];
 	CHECK_EQ_INT(gm.t[0].shape[1], c->n_mels);
-	size_t n = (size_t)T * c->hop;
+	size_t n = dc_vocos_samples(m, T);
+	CHECK_EQ_INT(n, (size_t)(want_center ? T - 1 : T) * c->hop);
 	CHECK_EQ_INT(dc_tensor_numel(&ga.t[0]), n);
 	CHECK_EQ_INT(dc_tensor_numel(&ga.t[1]), n);
 	const double *y64 = ga.t[1].data;
@@ -72,8 +78,9 @@ static void parity_case(const char *sub, size_t want_params, double tol_rel)
 	double scale = max_abs_of(y64, n);
 	float *y[2];
 	for (int k = 0; k < 2; k++) {
-		y[k] = dc_alloc(n * sizeof(float));
+		y[k] = dc_alloc((n + 1) * sizeof(float));
 		y[k][n - 1] = NAN;
+		y[k][n] = 42.0f;              /* exactly n samples written */
 		dc_set_threads(k + 1);
 		CHECK_EQ_INT(dc_vocos_synth(m, gm.t[0].data, T, y[k]), DC_OK);
 		double e64 = max_abs_f64(y[k], y64, n);
@@ -86,6 +93,7 @@ static void parity_case(const char *sub, size_t want_params, double tol_rel)
 		       "vs torch f32 %.3g\n", *sub ? sub : "small", k + 1, scale, e64, e64 / scale, e32);
 		CHECK(e64 <= tol_rel * scale);
 		CHECK(e32 <= 2 * tol_rel * scale);
+		CHECK(y[k][n] == 42.0f);
 	}
 	dc_set_threads(0);
 	double d12 = 0;
@@ -102,12 +110,18 @@ static void parity_case(const char *sub, size_t want_params, double tol_rel)
 
 TEST(parity_small_f32)
 {
-	parity_case("", 129538, 2e-5);
+	parity_case("", 129538, 2e-5, 80, 22050, 0);
 }
 
 TEST(parity_default_geometry_bf16)
 {
-	parity_case("geo", 56482, 2e-5);
+	parity_case("geo", 56482, 2e-5, 80, 22050, 0);
+}
+
+/* the official classes' forward (torch.istft center=True) through vocos_convert.py */
+TEST(parity_official_center)
+{
+	parity_case("official", 66258, 2e-5, 100, 24000, 1);
 }
 
 /* ---- naive double-precision reference -------------------------------------- */
@@ -415,6 +429,29 @@ TEST(bad_files)
 	CHECK_EQ_INT(write_case(dir, "{\"model_type\": \"vocos\", \"n_mels\": -3, \"dim\": 64}", NULL,
 	                        NULL), 0);
 	expect_fail(dir, "'n_mels' = -3 out of range");
+	/* padding: "same" and "center" only; "center" lifts the n_fft - hop parity rule */
+	const char *pads[] = { "\"valid\"", "3", "\"\"", "\"Center\"" };
+	for (int i = 0; i < 4; i++) {
+		snprintf(cfg, sizeof cfg, CFG_FMT, "vocos", 256, 64);
+		snprintf(cfg + strlen(cfg) - 1, sizeof cfg - strlen(cfg) + 1, ", \"padding\": %s}",
+		         pads[i]);
+		CHECK_EQ_INT(write_case(dir, cfg, NULL, NULL), 0);
+		expect_fail(dir, "'padding' must be \"same\" or \"center\"");
+	}
+	snprintf(cfg, sizeof cfg, CFG_FMT, "vocos", 256, 63);
+	snprintf(cfg + strlen(cfg) - 1, sizeof cfg - strlen(cfg) + 1, ", \"padding\": \"center\"}");
+	CHECK_EQ_INT(write_case(dir, cfg, NULL, NULL), 0);
+	m = NULL;
+	CHECK_EQ_INT(dc_vocos_open(&m, dir), DC_OK);
+	CHECK(m && dc_vocos_config(m)->center == 1 && dc_vocos_config(m)->hop == 63);
+	dc_vocos_free(m);
+	snprintf(cfg, sizeof cfg, CFG_FMT, "vocos", 256, 64);
+	snprintf(cfg + strlen(cfg) - 1, sizeof cfg - strlen(cfg) + 1, ", \"padding\": \"same\"}");
+	CHECK_EQ_INT(write_case(dir, cfg, NULL, NULL), 0);
+	m = NULL;
+	CHECK_EQ_INT(dc_vocos_open(&m, dir), DC_OK);
+	CHECK(m && dc_vocos_config(m)->center == 0);
+	dc_vocos_free(m);
 	expect_fail("/nonexistent/vocos", "vocos: ");
 	char cmd[200];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
@@ -516,11 +553,160 @@ TEST(chunked_and_streaming)
 	dc_vocos_free(m);
 }
 
+/* "center" padding: sample counts, frame-count errors, chunked synthesis */
+TEST(center_chunked)
+{
+	char dir[1200];
+	snprintf(dir, sizeof dir, "%s/official", gold);
+	struct dc_vocos *m = NULL;
+	struct golden gm;
+	if (dc_vocos_open(&m, dir) || golden_npy_load(&gm, "vocos/official", "mel")) {
+		T_FAILED("open: %s", dc_errmsg());
+		dc_vocos_free(m);
+		return;
+	}
+	const struct dc_vocos_config *c = dc_vocos_config(m);
+	const int T = (int)gm.t[0].shape[0], M = c->n_mels, hop = c->hop, H = T - 1;
+	const int k = dc_vocos_context(m) + c->n_fft / (2 * hop) + 1;
+	const float *mel = gm.t[0].data;
+	CHECK_EQ_INT(dc_vocos_samples(m, T), (size_t)H * hop);
+	CHECK_EQ_INT(dc_vocos_samples(m, 2), (size_t)hop);
+	CHECK_EQ_INT(dc_vocos_samples(m, 1), 0);
+	CHECK_EQ_INT(dc_vocos_samples(m, 0), 0);
+	size_t n = (size_t)H * hop;
+	float *full = dc_alloc(n * sizeof(float)), *part = dc_alloc(n * sizeof(float));
+	float *poison = dc_alloc((size_t)T * M * sizeof(float));
+	part[0] = 42.0f;
+	CHECK_EQ_INT(dc_vocos_synth(m, mel, 1, part), DC_EINVAL);
+	CHECK(strstr(dc_errmsg(), "needs at least 2") != NULL);
+	CHECK_EQ_INT(dc_vocos_synth_range(m, mel, 1, 0, 1, part), DC_EINVAL);
+	CHECK(part[0] == 42.0f);
+	CHECK_EQ_INT(dc_vocos_synth(m, mel, T, full), DC_OK);
+	for (int f0 = 0; f0 < H; f0 += 6) {
+		int cnt = H - f0 < 6 ? H - f0 : 6;
+		CHECK_EQ_INT(dc_vocos_synth_range(m, mel, T, f0, cnt, part + (size_t)f0 * hop), DC_OK);
+	}
+	double e = max_diff(part, full, n);
+	printf("# center: chunks of 6 hops vs whole: max abs diff %.3g\n", e);
+	CHECK(e <= 1e-6);
+	int first = 15, cnt = 5;
+	for (int t = 0; t < T; t++)
+		for (int i = 0; i < M; i++)
+			poison[(size_t)t * M + i] = t >= first - k && t < first + cnt + k ?
+			                            mel[(size_t)t * M + i] : NAN;
+	CHECK_EQ_INT(dc_vocos_synth_range(m, poison, T, first, cnt, part), DC_OK);
+	e = max_diff(part, full + (size_t)first * hop, (size_t)cnt * hop);
+	printf("# center: hops [%d, %d) from frames [%d, %d) only: max abs diff %.3g\n", first,
+	       first + cnt, first - k, first + cnt + k, e);
+	CHECK(e <= 1e-6);
+	/* the last hop is H - 1: frames - 1 hops in all */
+	CHECK_EQ_INT(dc_vocos_synth_range(m, mel, T, H - 1, 1, part), DC_OK);
+	CHECK(max_diff(part, full + (size_t)(H - 1) * hop, (size_t)hop) <= 1e-6);
+	CHECK_EQ_INT(dc_vocos_synth_range(m, mel, T, H - 1, 2, part), DC_EINVAL);
+	CHECK(strstr(dc_errmsg(), "not within the 39 hops of 40 \"center\"-padded frames") != NULL);
+	dc_free(full);
+	dc_free(part);
+	dc_free(poison);
+	golden_free(&gm);
+	dc_vocos_free(m);
+}
+
+/*
+ * dir: the official golden's backbone with a zero head (every bin 1 + 0i)
+ * of n_fft, "center" padding, hop `hop`.
+ */
+static int write_zero_head(const char *dir, int n_fft, int hop)
+{
+	char p[1400], src[1200];
+	snprintf(p, sizeof p, "%s/config.json", dir);
+	FILE *f = fopen(p, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "{\"model_type\": \"vocos\", \"n_mels\": 100, \"dim\": 48, "
+	        "\"intermediate_dim\": 96, \"num_layers\": 2, \"n_fft\": %d, \"hop_length\": %d, "
+	        "\"sampling_rate\": 24000, \"padding\": \"center\"}", n_fft, hop);
+	fclose(f);
+	snprintf(src, sizeof src, "%s/official", gold);
+	struct dc_model *m;
+	if (dc_model_open(&m, src))
+		return -1;
+	size_t n = dc_model_count(m), k = 0, O = (size_t)n_fft + 2;
+	struct dc_st_write_entry *e = calloc(n, sizeof *e);
+	float *zeros = calloc(O * 48, sizeof(float));
+	int64_t wsh[2] = { (int64_t)O, 48 }, bsh[1] = { (int64_t)O };
+	for (size_t i = 0; i < n; i++) {
+		const struct dc_st_tensor *t = dc_model_at(m, i);
+		if (!strcmp(t->name, "head.out.weight"))
+			e[k++] = (struct dc_st_write_entry){ t->name, DC_F32, 2, wsh, zeros };
+		else if (!strcmp(t->name, "head.out.bias"))
+			e[k++] = (struct dc_st_write_entry){ t->name, DC_F32, 1, bsh, zeros };
+		else
+			e[k++] = (struct dc_st_write_entry){ t->name, t->dtype, t->rank, t->shape, t->data };
+	}
+	snprintf(p, sizeof p, "%s/model.safetensors", dir);
+	f = fopen(p, "wb");
+	int rc = f && dc_safetensors_write(f, e, k, NULL, 0) == DC_OK ? 0 : -1;
+	if (f)
+		fclose(f);
+	free(e);
+	free(zeros);
+	dc_model_free(m);
+	return rc;
+}
+
+/*
+ * torch.istft's NOLA check: n_fft 4096, hop 4094, 2 frames: sample 4095
+ * of the overlap-add sees only window offsets 4095 and 1, whose squares
+ * sum to 2 sin^4(pi/4096) = 6.9e-13 < 1e-11 (torch raises "window overlap
+ * add min"); hop 4000 passes (its output is zero: see below).
+ */
+TEST(center_nola)
+{
+	char dir[] = "/tmp/vocos_nolaXXXXXX";
+	if (!mkdtemp(dir)) {
+		T_FAILED("mkdtemp");
+		return;
+	}
+	float mel[2 * 100] = { 0 };
+	float *y = dc_alloc(4096 * sizeof(float));
+	struct dc_vocos *m = NULL;
+	CHECK_EQ_INT(write_zero_head(dir, 4096, 4094), 0);
+	if (dc_vocos_open(&m, dir) == DC_OK) {
+		CHECK_EQ_INT(dc_vocos_samples(m, 2), 4094);
+		CHECK_EQ_INT(dc_vocos_synth(m, mel, 2, y), DC_EINVAL);
+		printf("# %s\n", dc_errmsg());
+		CHECK(strstr(dc_errmsg(), "below 1e-11") != NULL);
+	} else {
+		T_FAILED("open: %s", dc_errmsg());
+	}
+	dc_vocos_free(m);
+	m = NULL;
+	CHECK_EQ_INT(write_zero_head(dir, 4096, 4000), 0);
+	if (dc_vocos_open(&m, dir) == DC_OK) {
+		CHECK_EQ_INT(dc_vocos_synth(m, mel, 2, y), DC_OK);
+		/* irfft(all ones) is a unit impulse at sample 0, where the window is 0 */
+		double mx = 0;
+		for (int i = 0; i < 4000; i++)
+			mx = fabs(y[i]) > mx ? fabs(y[i]) : mx;
+		CHECK(mx < 1e-6);
+	} else {
+		T_FAILED("open: %s", dc_errmsg());
+	}
+	dc_vocos_free(m);
+	dc_free(y);
+	char cmd[200];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	CHECK_EQ_INT(system(cmd), 0);
+}
+
 int main(void)
 {
 	snprintf(gold, sizeof gold, "%s/tests/golden/vocos", top_dir());
 	RUN(parity_small_f32);
 	RUN(parity_default_geometry_bf16);
+	RUN(parity_official_center);
+	RUN(center_chunked);
+	RUN(center_nola);
 	RUN(naive_reference);
 	RUN(chunked_and_streaming);
 	RUN(bad_files);
