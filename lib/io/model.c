@@ -15,6 +15,8 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -948,4 +950,48 @@ enum dc_status dc_model_config_int_array(const struct dc_model *m, const char *p
                                          int64_t *out, size_t cap, size_t *n)
 {
 	return dc_config_int_array(dc_model_config(m), path, out, cap, n);
+}
+
+/* ---- two-pass f32 weight blocks ---------------------------------------------------- */
+
+enum dc_status dc_fail_prefixed(enum dc_status s, const char *who)
+{
+	char msg[512];
+	size_t k = strlen(who);
+	snprintf(msg, sizeof msg, "%s", dc_errmsg());
+	if (strncmp(msg, who, k) == 0 && msg[k] == ':')
+		return dc_fail(s, "%s", msg);
+	return dc_fail(s, "%s: %s", who, msg);
+}
+
+enum dc_status dc_f32_block_get(struct dc_f32_block *b, const float **dst, int rank,
+                                const int64_t *shape, const char *fmt, ...)
+{
+	char name[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof name, fmt, ap);
+	va_end(ap);
+	size_t n;
+	if (dc_shape_numel(rank, shape, &n))
+		return dc_fail(DC_EOVERFLOW, "%s: '%s' too large", b->who, name);
+	if (b->pass == 0) {
+		const struct dc_st_tensor *t;
+		enum dc_status s = dc_model_find_checked(b->m, name, rank, shape, &t);
+		if (s)
+			return dc_fail_prefixed(s, b->who);
+		if (b->cap > SIZE_MAX / sizeof(float) - n)
+			return dc_fail(DC_EOVERFLOW, "%s: model too large", b->who);
+		b->cap += n;
+		return DC_OK;
+	}
+	if (n > b->cap - b->used)
+		return dc_fail(DC_EINVAL, "%s: '%s' does not fit the weight block", b->who, name);
+	float *p = b->block + b->used;
+	enum dc_status s = dc_model_get_f32(b->m, name, p, n);
+	if (s)
+		return dc_fail_prefixed(s, b->who);
+	b->used += n;
+	*dst = p;
+	return DC_OK;
 }

@@ -299,6 +299,27 @@ enum dc_status dc_model_get(const struct dc_model *m, const char *name, struct d
 enum dc_status dc_model_load(const struct dc_model *m, const char *name, struct dc_tensor *out);
 enum dc_status dc_model_get_f32(const struct dc_model *m, const char *name,
                                 float *dst, size_t n);
+
+/*
+ * Many f32 weights in one block, in two passes over the same list of
+ * dc_f32_block_get calls: pass 0 checks each tensor's shape
+ * (dc_model_find_checked) and adds its size to `cap`; the caller then
+ * allocates `block` (cap floats) and sets pass = 1, and the same calls copy
+ * the tensors in (dc_model_get_f32, any float dtype) one after the other,
+ * setting *dst and advancing `used`.  Error messages start "WHO: ".
+ */
+struct dc_f32_block {
+	const struct dc_model *m;
+	const char *who;          /* "vocos", "fastspeech2": the message prefix */
+	int pass;                 /* 0: check and count, 1: load */
+	float *block;             /* cap floats, the caller's */
+	size_t cap, used;
+};
+/* Repeat the current error (dc_errmsg) as "WHO: message" unless it already
+ * starts so; returns s. */
+enum dc_status dc_fail_prefixed(enum dc_status s, const char *who);
+enum dc_status dc_f32_block_get(struct dc_f32_block *b, const float **dst, int rank,
+                                const int64_t *shape, const char *fmt, ...) DC_PRINTF(5, 6);
 enum dc_status dc_model_read_f32(const struct dc_model *m, const char *name,
                                  size_t first, float *dst, size_t n);
 

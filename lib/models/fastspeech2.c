@@ -51,51 +51,11 @@ struct dc_fs2 {
 
 struct loader {
 	struct dc_fs2 *f;
-	const struct dc_model *m;
-	int pass;                 /* 0: count floats, 1: load */
+	struct dc_f32_block b;   /* lib/io: check and count, then load */
 };
 
-static enum dc_status prefixed(enum dc_status s)
-{
-	char msg[512];
-	snprintf(msg, sizeof msg, "%s", dc_errmsg());
-	if (strncmp(msg, "fastspeech2: ", 13) == 0)
-		return dc_fail(s, "%s", msg);
-	return dc_fail(s, "fastspeech2: %s", msg);
-}
-
-/* Tensor `name` (printf format) of the given shape; pass 0 counts. */
-static enum dc_status wget(struct loader *L, const float **dst, int rank, const int64_t *shape,
-                           const char *fmt, ...) DC_PRINTF(5, 6);
-static enum dc_status wget(struct loader *L, const float **dst, int rank, const int64_t *shape,
-                           const char *fmt, ...)
-{
-	char name[256];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(name, sizeof name, fmt, ap);
-	va_end(ap);
-	size_t n;
-	if (dc_shape_numel(rank, shape, &n))
-		return dc_fail(DC_EOVERFLOW, "fastspeech2: '%s' too large", name);
-	if (L->pass == 0) {
-		const struct dc_st_tensor *t;
-		enum dc_status s = dc_model_find_checked(L->m, name, rank, shape, &t);
-		if (s)
-			return prefixed(s);
-		if (L->f->cap > SIZE_MAX / sizeof(float) - n)
-			return dc_fail(DC_EOVERFLOW, "fastspeech2: model too large");
-		L->f->cap += n;
-		return DC_OK;
-	}
-	float *p = L->f->block + L->f->used;
-	enum dc_status s = dc_model_get_f32(L->m, name, p, n);
-	if (s)
-		return prefixed(s);
-	L->f->used += n;
-	*dst = p;
-	return DC_OK;
-}
+/* Tensor `name` (printf format) of the given shape; pass 0 checks and counts. */
+#define wget(L, ...) dc_f32_block_get(&(L)->b, __VA_ARGS__)
 
 #define SH(...) ((const int64_t[]){ __VA_ARGS__ })
 
@@ -317,22 +277,25 @@ enum dc_status dc_fs2_open(struct dc_fs2 **out, const char *dir)
 	struct dc_model *m;
 	enum dc_status s = dc_model_open(&m, dir);
 	if (s)
-		return prefixed(s);
+		return dc_fail_prefixed(s, "fastspeech2");
 	struct dc_fs2 *f = dc_calloc(1, sizeof *f);
 	if (!f) {
 		dc_model_free(m);
 		return dc_fail(DC_ENOMEM, "fastspeech2: out of memory");
 	}
-	struct loader L = { f, m, 0 };
+	struct loader L = { f, { .m = m, .who = "fastspeech2" } };
 	if ((s = read_config(&f->cfg, m)) || (s = load_all(&L)))
 		goto fail;
+	f->cap = L.b.cap;
 	if (!(f->block = dc_calloc(f->cap, sizeof(float)))) {
 		s = dc_fail(DC_ENOMEM, "fastspeech2: out of memory for %zu weights", f->cap);
 		goto fail;
 	}
-	L.pass = 1;
+	L.b.block = f->block;
+	L.b.pass = 1;
 	if ((s = load_all(&L)))
 		goto fail;
+	f->used = L.b.used;
 	/* parameters: everything but the BatchNorm running statistics; trainable:
 	 * also without the position tables and the bins */
 	{

@@ -72,51 +72,11 @@ struct dc_vocos {
 
 struct loader {
 	struct dc_vocos *v;
-	const struct dc_model *m;
-	int pass;                      /* 0: check shapes and count floats, 1: load */
+	struct dc_f32_block b;   /* lib/io: check and count, then load */
 };
 
-static enum dc_status prefixed(enum dc_status s)
-{
-	char msg[512];
-	snprintf(msg, sizeof msg, "%s", dc_errmsg());
-	if (strncmp(msg, "vocos: ", 7) == 0)
-		return dc_fail(s, "%s", msg);
-	return dc_fail(s, "vocos: %s", msg);
-}
-
 /* Tensor `name` (printf format) of the given shape; pass 0 checks and counts. */
-static enum dc_status wget(struct loader *L, const float **dst, int rank, const int64_t *shape,
-                           const char *fmt, ...) DC_PRINTF(5, 6);
-static enum dc_status wget(struct loader *L, const float **dst, int rank, const int64_t *shape,
-                           const char *fmt, ...)
-{
-	char name[256];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(name, sizeof name, fmt, ap);
-	va_end(ap);
-	size_t n;
-	if (dc_shape_numel(rank, shape, &n))
-		return dc_fail(DC_EOVERFLOW, "vocos: '%s' too large", name);
-	if (L->pass == 0) {
-		const struct dc_st_tensor *t;
-		enum dc_status s = dc_model_find_checked(L->m, name, rank, shape, &t);
-		if (s)
-			return prefixed(s);
-		if (L->v->cap > SIZE_MAX / sizeof(float) - n)
-			return dc_fail(DC_EOVERFLOW, "vocos: model too large");
-		L->v->cap += n;
-		return DC_OK;
-	}
-	float *p = L->v->block + L->v->used;
-	enum dc_status s = dc_model_get_f32(L->m, name, p, n);
-	if (s)
-		return prefixed(s);
-	L->v->used += n;
-	*dst = p;
-	return DC_OK;
-}
+#define wget(L, ...) dc_f32_block_get(&(L)->b, __VA_ARGS__)
 
 #define SH(...) ((const int64_t[]){ __VA_ARGS__ })
 
@@ -246,13 +206,13 @@ enum dc_status dc_vocos_open(struct dc_vocos **out, const char *dir)
 	struct dc_model *m;
 	enum dc_status s = dc_model_open(&m, dir);
 	if (s)
-		return prefixed(s);
+		return dc_fail_prefixed(s, "vocos");
 	struct dc_vocos *v = dc_calloc(1, sizeof *v);
 	if (!v) {
 		dc_model_free(m);
 		return dc_fail(DC_ENOMEM, "vocos: out of memory");
 	}
-	struct loader L = { v, m, 0 };
+	struct loader L = { v, { .m = m, .who = "vocos" } };
 	if ((s = read_config(&v->cfg, m)))
 		goto fail;
 	int n_fft = v->cfg.n_fft;
@@ -264,13 +224,16 @@ enum dc_status dc_vocos_open(struct dc_vocos **out, const char *dir)
 	}
 	if ((s = load_all(&L)))
 		goto fail;
+	v->cap = L.b.cap;
 	if (!(v->block = dc_calloc(v->cap, sizeof(float)))) {
 		s = dc_fail(DC_ENOMEM, "vocos: out of memory for %zu weights", v->cap);
 		goto fail;
 	}
-	L.pass = 1;
+	L.b.block = v->block;
+	L.b.pass = 1;
 	if ((s = load_all(&L)) || (s = rearrange(v)))
 		goto fail;
+	v->used = L.b.used;
 	v->cfg.n_params = v->used;
 	dc_window_hann(v->win2, n_fft, 1);
 	for (int i = 0; i < n_fft; i++) {

@@ -29,16 +29,18 @@ head.istft.window and feature_extractor.* are dropped.  F32, or F16 with
 --f16.  Everything is checked before OUTDIR is written.
 
 Only torch (to unpickle), yaml, json and numpy are needed; the safetensors
-file is written by hand.
+file is written by hand (fs2_convert.save_safetensors).
 """
 import json
 import os
-import struct
 import sys
 
 import numpy as np
 import torch
 import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fs2_convert import save_safetensors  # noqa: E402  (the one safetensors writer)
 
 MEL_DEFAULTS = {"sample_rate": 24000, "n_fft": 1024, "hop_length": 256, "n_mels": 100,
                 "padding": "center"}
@@ -51,26 +53,6 @@ class ConvertError(Exception):
 def _need(cond, what):
     if not cond:
         raise ConvertError(what)
-
-
-def save_safetensors(path, tensors, dtype="F32"):
-    """tensors: list of (name, numpy array) -> one safetensors file, F32 or F16."""
-    npdt = {"F32": np.float32, "F16": np.float16}[dtype]
-    header, blobs, off = {}, [], 0
-    for name, a in sorted(tensors, key=lambda t: t[0]):
-        b = np.ascontiguousarray(a, dtype=npdt).tobytes()
-        header[name] = {"dtype": dtype, "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    h += b" " * ((8 - len(h) % 8) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
 
 
 def _section(y, name):
