@@ -763,6 +763,13 @@ static int next_is_capital(const struct nz *z)
 	return nx < z->n && is_upper(ch(z, nx));
 }
 
+/* The next word is one capital letter ("A B C"). */
+static int next_is_letter(const struct nz *z)
+{
+	size_t nx = next_content(z, z->ce);
+	return nx < z->n && is_upper(ch(z, nx)) && (nx + 1 >= z->n || !is_alpha(ch(z, nx + 1)));
+}
+
 static int next_is_digit(const struct nz *z)
 {
 	size_t nx = next_content(z, z->ce);
@@ -920,8 +927,9 @@ static size_t read_letters(struct nz *z, size_t i, size_t q, int *consumed, int 
 		z->prev_cap = 1;
 		return j;
 	}
-	if (letters == 1 && len == 1 && w[0] == 'a' && is_upper(ch(z, i)) && pc) {
-		spell(z, i, j);   /* "Plan A", "Vitamin A" */
+	if (letters == 1 && len == 1 && w[0] == 'a' && is_upper(ch(z, i)) &&
+	    (pc || next_is_letter(z))) {
+		spell(z, i, j);   /* "Plan A", "Vitamin A", "A B C" */
 		z->prev_cap = 1;
 		return j;
 	}

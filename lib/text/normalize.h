@@ -40,7 +40,9 @@
  *   acronyms     an all-capitals word of 2-5 letters is spelled when it has
  *                no vowel (A E I O U) or is in a short spell list (FBI USA
  *                CPU URL API ...), else read as a word ("NASA" "nasa");
- *                a single capital letter other than "A" and "I" is spelled;
+ *                a single capital letter other than "A" and "I" is spelled
+ *                ("A" too after a capitalised word or before another single
+ *                capital: "Plan A", "A B C");
  *                "A.B.C." and "a.m." are spelled
  *   units        km kg cm mm mg ml lb oz ft mph kb mb gb tb hz khz mhz ghz
  *                ms hr min right after a number, singular after 1

@@ -432,6 +432,9 @@ TEST(rules)
 	CHECK_SAY("A.B.C.", NULL, "pau ey1 b iy1 s iy1 pau");
 	CHECK_SAY("W", NULL, "pau d ah1 b ax0 l y uw0 pau");
 	CHECK_SAY("a", NULL, "pau ax0 pau");
+	/* a capital A before another single capital is a letter, else the article */
+	CHECK_SAY("then A B C", NULL, "pau dh eh1 n ey1 b iy1 s iy1 pau");
+	CHECK_SAY("A cat", NULL, "pau ax0 k ae1 t pau");
 	CHECK_SAY("I", NULL, "pau ay1 pau");
 	/* unpronounceable lower case: spelled; pronounceable OOV: letter-to-sound */
 	CHECK_SAY("xkcd", NULL, "pau eh1 k s k ey1 s iy1 d iy1 pau");
