@@ -63,127 +63,10 @@ def log(*a):
     LOG.flush()
 
 
-# ---- ECAPA-TDNN, SpeechBrain's modules and key names -------------------------
+# ---- ECAPA-TDNN, SpeechBrain's modules and key names: ecapa_model.py -------------
 
-class Conv1d(nn.Module):
-    """speechbrain.nnet.CNN.Conv1d: padding "same" with reflect padding."""
-
-    def __init__(self, cin, cout, k, d=1):
-        super().__init__()
-        self.pad = d * (k - 1) // 2
-        self.conv = nn.Conv1d(cin, cout, k, dilation=d)
-
-    def forward(self, x):
-        if self.pad:
-            x = F.pad(x, (self.pad, self.pad), mode="reflect")
-        return self.conv(x)
-
-
-class BatchNorm1d(nn.Module):
-    def __init__(self, n):
-        super().__init__()
-        self.norm = nn.BatchNorm1d(n, eps=1e-5, momentum=0.1)
-
-    def forward(self, x):
-        return self.norm(x)
-
-
-class TDNNBlock(nn.Module):
-    """conv -> ReLU -> BatchNorm, as SpeechBrain's TDNNBlock."""
-
-    def __init__(self, cin, cout, k, d):
-        super().__init__()
-        self.conv = Conv1d(cin, cout, k, d)
-        self.norm = BatchNorm1d(cout)
-
-    def forward(self, x):
-        return self.norm(F.relu(self.conv(x)))
-
-
-class Res2NetBlock(nn.Module):
-    def __init__(self, c, scale, k, d):
-        super().__init__()
-        self.scale = scale
-        self.blocks = nn.ModuleList([TDNNBlock(c // scale, c // scale, k, d) for _ in range(scale - 1)])
-
-    def forward(self, x):
-        y = []
-        for i, xi in enumerate(torch.chunk(x, self.scale, dim=1)):
-            if i == 0:
-                yi = xi
-            elif i == 1:
-                yi = self.blocks[i - 1](xi)
-            else:
-                yi = self.blocks[i - 1](xi + yi)
-            y.append(yi)
-        return torch.cat(y, dim=1)
-
-
-class SEBlock(nn.Module):
-    def __init__(self, c, se):
-        super().__init__()
-        self.conv1 = Conv1d(c, se, 1)
-        self.conv2 = Conv1d(se, c, 1)
-
-    def forward(self, x):
-        s = x.mean(dim=2, keepdim=True)
-        return torch.sigmoid(self.conv2(F.relu(self.conv1(s)))) * x
-
-
-class SERes2NetBlock(nn.Module):
-    def __init__(self, c, scale, se, k, d):
-        super().__init__()
-        self.tdnn1 = TDNNBlock(c, c, 1, 1)
-        self.res2net_block = Res2NetBlock(c, scale, k, d)
-        self.tdnn2 = TDNNBlock(c, c, 1, 1)
-        self.se_block = SEBlock(c, se)
-
-    def forward(self, x):
-        return self.se_block(self.tdnn2(self.res2net_block(self.tdnn1(x)))) + x
-
-
-def stats(x, w, eps=1e-12):
-    mean = (w * x).sum(2)
-    std = torch.sqrt((w * (x - mean.unsqueeze(2)).pow(2)).sum(2).clamp(eps))
-    return mean, std
-
-
-class ASP(nn.Module):
-    """AttentiveStatisticsPooling with global context."""
-
-    def __init__(self, c, att):
-        super().__init__()
-        self.tdnn = TDNNBlock(3 * c, att, 1, 1)
-        self.conv = Conv1d(att, c, 1)
-
-    def forward(self, x):
-        L = x.shape[2]
-        mean, std = stats(x, torch.full_like(x[:, :1], 1.0 / L))
-        a = torch.cat([x, mean.unsqueeze(2).expand(-1, -1, L), std.unsqueeze(2).expand(-1, -1, L)], 1)
-        a = F.softmax(self.conv(torch.tanh(self.tdnn(a))), dim=2)
-        mean, std = stats(x, a)
-        return torch.cat([mean, std], 1).unsqueeze(2)
-
-
-class ECAPA(nn.Module):
-    def __init__(self, fin, channels, kernels, dilations, att, scale, se, lin):
-        super().__init__()
-        self.blocks = nn.ModuleList([TDNNBlock(fin, channels[0], kernels[0], dilations[0])])
-        for i in range(1, len(channels) - 1):
-            self.blocks.append(SERes2NetBlock(channels[i], scale, se, kernels[i], dilations[i]))
-        self.mfa = TDNNBlock(channels[-2] * (len(channels) - 2), channels[-1], kernels[-1], dilations[-1])
-        self.asp = ASP(channels[-1], att)
-        self.asp_bn = BatchNorm1d(2 * channels[-1])
-        self.fc = Conv1d(2 * channels[-1], lin, 1)
-
-    def forward(self, feats):            # [B][T][F] -> [B][lin]
-        x = feats.transpose(1, 2)
-        xl = []
-        for b in self.blocks:
-            x = b(x)
-            xl.append(x)
-        x = self.mfa(torch.cat(xl[1:], 1))
-        return self.fc(self.asp_bn(self.asp(x))).squeeze(2)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ecapa_model import ECAPA  # noqa: E402
 
 
 class AAMSoftmax(nn.Module):
@@ -316,7 +199,7 @@ same = (test_lab[:, None] == test_lab[None, :])[iu]
 @torch.no_grad()
 def evaluate(model):
     model.eval()
-    e = torch.stack([model(f[None])[0] for f in TEST_FEATS])
+    e = torch.stack([model(f[None])[0, 0] for f in TEST_FEATS])
     model.train()
     e = F.normalize(e).numpy()
     return eer((e @ e.T)[iu], same)
@@ -341,7 +224,10 @@ log(f"baseline (20 MFCC mean+std, standardised, cosine): EER {baseline():.2f}% o
 channels = [C, C, C, C, 3 * C]
 cfg = dict(fin=80, channels=channels, kernels=[5, 3, 3, 3, 1], dilations=[1, 2, 3, 4, 1],
            att=max(64, C // 4), scale=8, se=max(64, C // 4), lin=LIN)
-model = ECAPA(**cfg)
+model = ECAPA(input_size=cfg["fin"], lin_neurons=cfg["lin"], channels=channels,
+              kernel_sizes=cfg["kernels"], dilations=cfg["dilations"],
+              attention_channels=cfg["att"], res2net_scale=cfg["scale"], se_channels=cfg["se"],
+              global_context=True)
 head = AAMSoftmax(LIN, 3 * NS)
 nparam = sum(p.numel() for p in model.parameters())
 log(f"ECAPA C={C}: {nparam} parameters")
@@ -379,7 +265,7 @@ while True:
     for g in opt.param_groups:
         g["lr"] = lr
     x, y = batch(64)
-    loss = head(model(x), y)
+    loss = head(model(x)[:, 0], y)
     opt.zero_grad()
     loss.backward()
     opt.step()
