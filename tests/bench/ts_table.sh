@@ -33,7 +33,7 @@
 # ETTm2 exchange_rate, .csv or .csv.gz), HORIZONS, THREADS (2), SEED (2021),
 # TS_DATA (../shared/data/ts), B (build dir, default build), EVAL_TSV.
 # Time on 2 cores: DLinear all 20 runs ~4 min; iTransformer ~1 h; PatchTST
-# ~15 min per ETTh1 run; Informer/Autoformer 40+ min per run.
+# ~15 min per ETTh1 run; Informer/Autoformer ~18-19 min per ETTh1 H96 run.
 set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$TOP/${B:-build}/bin/ts-forecast
