@@ -145,48 +145,6 @@ bad:
 	dc_usage_error("invalid value for --size: '%s' (expected WxH, e.g. 1024x768)", arg);
 }
 
-/*
- * Check an -o pattern: returns 1 if it holds exactly one %d conversion
- * (%d, %5d, %05d), 0 if it holds none; %% is a literal percent; anything
- * else is a usage error.
- */
-static int check_pattern(const char *s)
-{
-	int conv = 0;
-	for (const char *p = s; *p; p++) {
-		if (*p != '%')
-			continue;
-		if (p[1] == '%') {
-			p++;
-			continue;
-		}
-		const char *q = p + 1;
-		if (*q == '0')
-			q++;
-		int digits = 0;
-		while (*q >= '0' && *q <= '9' && digits < 3)
-			q++, digits++;
-		if (*q != 'd' || conv)
-			dc_usage_error("invalid -o pattern '%s' (one %%d, %%3d or %%03d index at most; "
-			               "%%%% for a percent sign)", s);
-		conv = 1;
-		p = q;
-	}
-	return conv;
-}
-
-/* The name of image `index` under the -o pattern (a validated pattern). */
-static char *format_name(const char *pat, int index)
-{
-	char *out = NULL;
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-	if (asprintf(&out, pat, index) < 0)
-		dc_die("out of memory");
-#pragma GCC diagnostic pop
-	return out;
-}
-
 /* The default model's folder name under share/diffcore/models/. */
 #define DEFAULT_MODEL "pixart-emoji"
 
@@ -324,10 +282,13 @@ int main(int argc, char **argv)
 		if (np == 0)
 			dc_die("stdin: no prompt (every line is blank)");
 	}
-	int pattern = cli->output ? check_pattern(cli->output) : 0;
+	int pattern = cli->output ? dc_cli_check_pattern(cli->output) : 0;
+	if (pattern < 0)
+		dc_usage_error("invalid -o pattern '%s' (one %%d, %%3d or %%03d index at most; "
+		               "%%%% for a percent sign)", cli->output);
 	char *single = NULL;
 	if (cli->output && !pattern && strchr(cli->output, '%'))
-		cli->output = single = format_name(cli->output, 1);   /* %% -> % */
+		cli->output = single = dc_cli_pattern_name(cli->output, 1);   /* %% -> % */
 	if (np > 1 && !pattern && !latents_mode)
 		dc_usage_error("%d prompts need -o with a %%d index (e.g. -o 'img_%%03d.png'), "
 		               "or --latents for one stream", np);
@@ -459,7 +420,7 @@ int main(int argc, char **argv)
 		char *name = NULL;
 		const char *pat = cli->output;
 		if (pattern) {
-			name = format_name(pat, prompts[k].index);
+			name = dc_cli_pattern_name(pat, prompts[k].index);
 			cli->output = name;
 		}
 		FILE *fp = dc_cli_open_output(1);

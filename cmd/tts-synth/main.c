@@ -295,17 +295,6 @@ static void stream_finish(struct stream *st)
 
 /* ---- main ------------------------------------------------------------------------------- */
 
-static char *format_name(const char *pat, int index)
-{
-	char *out = NULL;
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-	if (asprintf(&out, pat, index) < 0)
-		dc_die("out of memory");
-#pragma GCC diagnostic pop
-	return out;
-}
-
 int main(int argc, char **argv)
 {
 	cli = dc_cli_init("tts-synth", usage);
@@ -413,7 +402,7 @@ int main(int argc, char **argv)
 	}
 
 	/* output naming */
-	int pattern = cli->output ? tts_check_pattern(cli->output) : 0;
+	int pattern = cli->output ? dc_cli_check_pattern(cli->output) : 0;
 	if (pattern < 0)
 		dc_usage_error("invalid -o pattern '%s' (one %%d, %%3d or %%03d index at most; "
 		               "%%%% for a percent sign)", cli->output);
@@ -423,7 +412,7 @@ int main(int argc, char **argv)
 		dc_usage_error("--stream writes one output, not a file per line ('%s')", cli->output);
 	char *single = NULL;
 	if (cli->output && !pattern && strchr(cli->output, '%'))
-		cli->output = single = format_name(cli->output, 1);
+		cli->output = single = dc_cli_pattern_name(cli->output, 1);
 	if (!pattern)
 		dc_cli_open_output(1);   /* refuse a terminal before the work */
 
@@ -520,7 +509,7 @@ int main(int argc, char **argv)
 		spoken++;
 		if (pattern) {
 			const char *pat = cli->output;
-			char *name = format_name(pat, u->index);
+			char *name = dc_cli_pattern_name(pat, u->index);
 			cli->output = name;
 			write_audio(&one, voice.sample_rate, name, raw);
 			cli->output = pat;

@@ -368,26 +368,3 @@ size_t tts_clean_utf8(char *s, size_t len)
 	return bad;
 }
 
-int tts_check_pattern(const char *s)
-{
-	int conv = 0;
-	for (const char *p = s; *p; p++) {
-		if (*p != '%')
-			continue;
-		if (p[1] == '%') {
-			p++;
-			continue;
-		}
-		const char *q = p + 1;
-		if (*q == '0')
-			q++;
-		int digits = 0;
-		while (*q >= '0' && *q <= '9' && digits < 3)
-			q++, digits++;
-		if (*q != 'd' || conv)
-			return -1;
-		conv = 1;
-		p = q;
-	}
-	return conv;
-}

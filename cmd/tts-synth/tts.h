@@ -89,7 +89,4 @@ enum dc_status tts_speak(const struct tts_voice *v, const struct tts_params *p, 
  * space; returns how many invalid bytes there were. */
 size_t tts_clean_utf8(char *s, size_t len);
 
-/* -o pattern: 1 with one %d (%5d, %05d) index, 0 without, -1 if malformed. */
-int tts_check_pattern(const char *s);
-
 #endif

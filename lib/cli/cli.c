@@ -405,3 +405,38 @@ int dc_cli_replace(const char *tmp, const char *path)
 	unlink(tmp);
 	return 0;
 }
+
+int dc_cli_check_pattern(const char *s)
+{
+	int conv = 0;
+	for (const char *p = s; *p; p++) {
+		if (*p != '%')
+			continue;
+		if (p[1] == '%') {
+			p++;
+			continue;
+		}
+		const char *q = p + 1;
+		if (*q == '0')
+			q++;
+		int digits = 0;
+		while (*q >= '0' && *q <= '9' && digits < 3)
+			q++, digits++;
+		if (*q != 'd' || conv)
+			return -1;
+		conv = 1;
+		p = q;
+	}
+	return conv;
+}
+
+char *dc_cli_pattern_name(const char *pattern, int index)
+{
+	char *out = NULL;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	if (asprintf(&out, pattern, index) < 0)
+		dc_die("out of memory");
+#pragma GCC diagnostic pop
+	return out;
+}

@@ -134,6 +134,16 @@ int dc_cli_replace(const char *tmp, const char *path);
 char *dc_cli_default_model(const char *name, const char *marker, char **where);
 
 /*
+ * -o patterns for one file per item (dit-gen, tts-synth): 1 if `s` holds
+ * one %d conversion (%d, %5d, %05d: an optional 0 and up to 3 digits), 0
+ * if it holds none, -1 if it is malformed (another conversion, two of
+ * them); %% is a literal percent.  dc_cli_pattern_name formats item
+ * `index` under a checked pattern (malloc'ed; dies on out of memory).
+ */
+int dc_cli_check_pattern(const char *s);
+char *dc_cli_pattern_name(const char *pattern, int index);
+
+/*
  * Progress bar on stderr, only when stderr is a terminal and -q was not
  * given.  Call with done <= total; done == total ends the line.
  */

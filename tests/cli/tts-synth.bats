@@ -543,3 +543,23 @@ rms() { sox "$1" -n stat 2>&1 | awk '/RMS +amplitude/ { print $3 }'; }
 	assert_failure 2
 	[ ! -e x.dts ]
 }
+
+@test "voice config: bad \"phonemizer\" or \"pitch_control\" is an error; --mel with a resampling --pitch is a usage error" {
+	for kv in '"phonemizer": "espeak"' '"phonemizer": 3' '"pitch_control": "warp"'; do
+		mkdir -p bv && cp "$V/model.safetensors" bv/
+		sed '$ s/}[[:space:]]*$/, '"$kv"'}/' "$V/config.json" > bv/config.json
+		run tts-synth --voice bv -o x.wav "Hi."
+		assert_failure 1
+		assert_output --regexp "tts-synth: cannot load voice 'bv': config.json: \"(phonemizer|pitch_control)\" must be"
+		[ ! -e x.wav ]
+	done
+	mkdir -p rv && cp "$V/model.safetensors" rv/
+	sed '$ s/}[[:space:]]*$/, "pitch_control": "resample"}/' "$V/config.json" > rv/config.json
+	run tts-synth --voice rv --mel --pitch 1.2 -o x.dts "Hi."
+	assert_failure 2
+	assert_output --partial "--pitch with --mel: this voice shifts pitch by resampling the audio"
+	run tts-synth --voice rv --pitch 4.5 -o x.wav "Hi."
+	assert_failure 2
+	tts-synth --voice rv --pitch 1.2 -o ok.wav "Hi."
+	[ -s ok.wav ]
+}
