@@ -300,7 +300,11 @@ static int area_vec_table(struct area_job *J, const int *first)
 				hi = o > hi ? o : hi;
 			}
 		}
+#ifdef __AVX512VBMI__
 		J->hbase[b] = hi - lo < 64 ? lo : -1;
+#else
+		J->hbase[b] = -1;   /* the byte-window path needs vpermb (AVX512VBMI) */
+#endif
 		for (int e = 0; e < 16 && hi - lo < 64; e++)
 			for (int t = 0; t < K; t++)
 				J->hidx[((size_t)b * K + t) * 64 + e * 4] =
@@ -325,6 +329,7 @@ static void area_hpass(const struct area_job *J, const uint8_t *sr, float *b)
 			const float *cf = J->hcoef + (size_t)bk * K * 16;
 			__m512 acc = _mm512_setzero_ps();
 			int base = J->hbase[bk];
+#ifdef __AVX512VBMI__
 			if (base >= 0) {
 				__m512i win = base + 64 <= rowb
 				                  ? _mm512_loadu_si512(sr + base)
@@ -336,7 +341,9 @@ static void area_hpass(const struct area_job *J, const uint8_t *sr, float *b)
 					acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_cvtepi32_ps(v),
 					                                       _mm512_loadu_ps(cf + t * 16)));
 				}
-			} else {
+			} else
+#endif
+			{
 				const int *off = J->hoff + (size_t)bk * K * 16;
 				int hi = 0;
 				for (int q = 0; q < K * 16; q++)
