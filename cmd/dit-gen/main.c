@@ -309,16 +309,10 @@ int main(int argc, char **argv)
 
 	/* the model */
 	char *defmodel = NULL;
-	if (!model) {
-		char *prefix = NULL;
-		defmodel = dc_cli_default_model(DEFAULT_MODEL, "model_index.json", &prefix);
-		if (!defmodel)
-			dc_die("no default model is installed (%s/share/diffcore/models/" DEFAULT_MODEL
-			       "); give --model DIR, a diffusers PixArt pipeline folder "
-			       "(model_index.json, transformer/, vae/, ...)", prefix ? prefix : "PREFIX");
-		free(prefix);
-		model = defmodel;
-	}
+	if (!model)
+		model = defmodel = dc_cli_require_default_model(DEFAULT_MODEL, "model_index.json", "model",
+		                                                "--model DIR, a diffusers PixArt pipeline folder "
+		                                                "(model_index.json, transformer/, vae/, ...)");
 	struct dc_dit *d;
 	enum dc_status st = dc_dit_open(&d, model, 0);
 	if (st)

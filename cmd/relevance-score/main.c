@@ -282,12 +282,8 @@ int main(int argc, char **argv)
 	uint64_t seed = cli->seed_given ? cli->seed : 0;
 
 	char *defmodel = NULL;
-	if (!model) {
-		if (!(defmodel = dc_cli_default_model(DEFAULT_MODEL, "model_index.json", NULL)))
-			dc_die("no default model is installed (share/diffcore/models/" DEFAULT_MODEL
-			       "); give --model DIR");
-		model = defmodel;
-	}
+	if (!model)
+		model = defmodel = dc_cli_require_default_model(DEFAULT_MODEL, "model_index.json", "model", "--model DIR");
 	struct ctx cx = { 0 };
 	enum dc_status st = dc_dit_open(&cx.d, model, 0);
 	if (st)

@@ -90,15 +90,10 @@ struct dc_spk *se_model(struct se_ctx *c)
 	if (c->model)
 		return c->model;
 	const char *dir = c->o->model;
-	if (!dir) {
-		char *where = NULL, *d = dc_cli_default_model(DEFAULT_MODEL, "config.json", &where);
-		if (!d)
-			dc_die("no default model is installed (%s/share/diffcore/models/" DEFAULT_MODEL
-			       "); give --model DIR, a folder with config.json and embedding_model.safetensors",
-			       where ? where : "PREFIX");
-		free(where);
-		dir = c->model_dir_owned = d;
-	}
+	if (!dir)
+		dir = c->model_dir_owned = dc_cli_require_default_model(
+		        DEFAULT_MODEL, "config.json", "model",
+		        "--model DIR, a folder with config.json and embedding_model.safetensors");
 	struct stat sb;
 	char cfg[PATH_MAX + 16];
 	snprintf(cfg, sizeof cfg, "%s/config.json", dir);

@@ -418,16 +418,10 @@ int main(int argc, char **argv)
 
 	/* the voice */
 	char *defvoice = NULL;
-	if (!voice_dir) {
-		char *prefix = NULL;
-		defvoice = dc_cli_default_model(DEFAULT_VOICE, "config.json", &prefix);
-		if (!defvoice)
-			dc_die("no default voice is installed (%s/share/diffcore/models/" DEFAULT_VOICE
-			       "); give --voice DIR, a FastSpeech 2 folder (config.json with "
-			       "\"symbols\", model.safetensors)", prefix ? prefix : "PREFIX");
-		free(prefix);
-		voice_dir = defvoice;
-	}
+	if (!voice_dir)
+		voice_dir = defvoice = dc_cli_require_default_model(DEFAULT_VOICE, "config.json", "voice",
+		                                                    "--voice DIR, a FastSpeech 2 folder (config.json "
+		                                                    "with \"symbols\", model.safetensors)");
 	struct tts_voice voice;
 	if ((st = tts_voice_open(&voice, voice_dir)))
 		dc_die_status(st, "cannot load voice '%s'", voice_dir);

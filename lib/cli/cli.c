@@ -366,6 +366,16 @@ char *dc_cli_default_model(const char *name, const char *marker, char **where)
 	return NULL;
 }
 
+char *dc_cli_require_default_model(const char *name, const char *marker, const char *what, const char *hint)
+{
+	char *prefix = NULL, *dir = dc_cli_default_model(name, marker, &prefix);
+	if (!dir)
+		dc_die("no default %s is installed (%s/share/diffcore/models/%s); give %s", what,
+		       prefix ? prefix : "PREFIX", name, hint);
+	free(prefix);
+	return dir;
+}
+
 int dc_cli_replace(const char *tmp, const char *path)
 {
 	struct stat st;

@@ -134,6 +134,12 @@ int dc_cli_replace(const char *tmp, const char *path);
 char *dc_cli_default_model(const char *name, const char *marker, char **where);
 
 /*
+ * dc_cli_default_model, or exit 1 with "no default WHAT is installed
+ * (PREFIX/share/diffcore/models/NAME); give HINT".  Returns a malloc'ed path.
+ */
+char *dc_cli_require_default_model(const char *name, const char *marker, const char *what, const char *hint);
+
+/*
  * -o patterns for one file per item (dit-gen, tts-synth): 1 if `s` holds
  * one %d conversion (%d, %5d, %05d: an optional 0 and up to 3 digits), 0
  * if it holds none, -1 if it is malformed (another conversion, two of

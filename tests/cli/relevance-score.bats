@@ -94,6 +94,15 @@ fields() {
 	[ "$(ls -A | grep -v '^separate-stderr-' | tr '\n' ' ')" = "m2 " ]   # bats keeps its own files here
 }
 
+@test "no --model and no default model installed: one-line error naming the prefix, exit 1" {
+	mkdir -p pfx/bin
+	cp "$(command -v relevance-score)" pfx/bin/
+	run --separate-stderr pfx/bin/relevance-score -o out.tsv
+	assert_failure 1
+	[ "$stderr" = "relevance-score: no default model is installed ($PWD/pfx/share/diffcore/models/pixart-emoji); give --model DIR" ]
+	[ ! -e out.tsv ]
+}
+
 @test "bad options: usage errors, exit 2" {
 	for args in "--count 1" "--count 0" "--count x" "--count 1001" "--steps 0" "--steps 1001" \
 	            "--steps 2.5" "--bogus" "extra" "--chart="; do
