@@ -12,9 +12,11 @@
  */
 #include <ctype.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "io/stream.h"
@@ -31,7 +33,7 @@ static const char usage[] =
 	"          --d-ff N  --dropout P  --moving-avg N  --patch-len N  --stride N\n"
 	"training: --epochs N (10)  --batch-size N (32)  --lr X (DLinear/NLinear 1e-3, others 1e-4)\n"
 	"          --lradj type1|type2|type3|cosine|constant\n"
-	"          --patience N (3)  --seed N (2021)\n"
+	"          --patience N (3)  --seed N (2021)  --checkpoint FILE (resume from / save to)\n"
 	"predict:  --interval P (e.g. 0.9)  --plot OUT.png  --tensor (a tensor stream, not CSV)\n"
 	"eval:     --no-header\n"
 	"common:   -o/--output FILE, -t/--threads N, -q/--quiet, -f/--force, -h/--help, --version\n"
@@ -40,7 +42,7 @@ static const char usage[] =
 enum {
 	OPT_MODEL = DC_OPT_TOOL_BASE, OPT_SEQ, OPT_LABEL, OPT_HORIZON, OPT_SPLIT, OPT_FEATURES, OPT_TARGET,
 	OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_LRADJ, OPT_PATIENCE, OPT_SET, OPT_FREQ, OPT_INTERVAL, OPT_PLOT,
-	OPT_NOHEADER, OPT_TENSOR, OPT_HP_INT, OPT_HP_DOUBLE
+	OPT_NOHEADER, OPT_TENSOR, OPT_CHECKPOINT, OPT_HP_INT, OPT_HP_DOUBLE
 };
 
 /* named hyperparameter flags -> reference argument names */
@@ -56,7 +58,7 @@ static const struct {
 #define N_HP_FLAGS (int)(sizeof hp_flags / sizeof *hp_flags)
 
 struct opts {
-	const char *model, *split, *target, *lradj, *plot;
+	const char *model, *split, *target, *lradj, *plot, *checkpoint;
 	enum dc_ts_features features;
 	char freq;
 	int seq_len, label_len, horizon, epochs, batch, patience, label_given, no_header;
@@ -101,7 +103,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "patience", required_argument, 0, OPT_PATIENCE }, { "set", required_argument, 0, OPT_SET },
 		{ "freq", required_argument, 0, OPT_FREQ }, { "interval", required_argument, 0, OPT_INTERVAL },
 		{ "plot", required_argument, 0, OPT_PLOT }, { "no-header", no_argument, 0, OPT_NOHEADER },
-		{ "tensor", no_argument, 0, OPT_TENSOR },
+		{ "tensor", no_argument, 0, OPT_TENSOR }, { "checkpoint", required_argument, 0, OPT_CHECKPOINT },
 		DC_CLI_LONGOPTS,
 	};
 	int base = 0;
@@ -158,6 +160,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case OPT_PLOT: o->plot = optarg; break;
 		case OPT_NOHEADER: o->no_header = 1; break;
 		case OPT_TENSOR: o->tensor = 1; break;
+		case OPT_CHECKPOINT:
+			if (!*optarg)
+				dc_usage_error("--checkpoint needs a file name");
+			o->checkpoint = optarg;
+			break;
 		default:
 			if (c >= OPT_HP_INT + 16 && c < OPT_HP_INT + 16 + N_HP_FLAGS) {
 				int i = c - OPT_HP_INT - 16;
@@ -356,6 +363,32 @@ static float *conformal(struct dc_forecaster *f, const struct dc_ts *ts, const s
 
 /* ---- fit / eval -------------------------------------------------------------------- */
 
+/* With --checkpoint, SIGINT, SIGTERM and SIGHUP end training after the step
+ * in progress, with the checkpoint written. */
+static volatile sig_atomic_t g_signal;
+
+static void on_signal(int sig)
+{
+	g_signal = sig;
+}
+
+static int stop_requested(void *ctx)
+{
+	(void)ctx;
+	return g_signal != 0;
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
 static int cmd_fit(int argc, char **argv, int is_eval)
 {
 	struct opts o = opts_default();
@@ -373,6 +406,8 @@ static int cmd_fit(int argc, char **argv, int is_eval)
 		dc_usage_error("fit needs -o MODEL");
 	if (o.interval || o.plot || o.tensor)
 		dc_usage_error("--interval, --plot and --tensor are options of predict");
+	if (o.checkpoint && cli->output && strcmp(o.checkpoint, cli->output) == 0)
+		dc_usage_error("--checkpoint and -o name the same file");
 	double t0 = dc_time();
 	struct dc_ts ts;
 	load_ts(in, &o, o.target, &ts);
@@ -386,7 +421,6 @@ static int cmd_fit(int argc, char **argv, int is_eval)
 	struct dc_config *hp;
 	if ((st = dc_config_parse(&hp, cfgtxt, strlen(cfgtxt))))
 		dc_die_status(st, "bad hyperparameters");
-	cJSON_free(cfgtxt);
 	struct tsf_model m;
 	memset(&m, 0, sizeof m);
 	struct dc_fc_dims d = { o.seq_len, o.label_len, o.horizon, ts.cols, ts.n_marks };
@@ -394,12 +428,30 @@ static int cmd_fit(int argc, char **argv, int is_eval)
 		dc_die_status(st, "cannot create %s", o.model);
 	dc_config_free(hp);
 	struct prog pr = { dc_time(), NAN, "" };
-	struct dc_fc_train_opts to = { o.epochs, o.batch, o.patience, o.lr, o.lradj, cli->seed, o.features,
-		                       on_progress, &pr };
+	struct dc_fc_train_opts to = {
+		.epochs = o.epochs, .batch_size = o.batch, .patience = o.patience, .lr = o.lr,
+		.lr_schedule = o.lradj, .seed = cli->seed, .features = o.features,
+		.progress = on_progress, .ctx = &pr,
+		.checkpoint = o.checkpoint, .fingerprint = cfgtxt, .checkpoint_seconds = TSF_CHECKPOINT_SECONDS,
+		.stop = o.checkpoint ? stop_requested : NULL,
+	};
+	if (o.checkpoint)
+		catch_signals();
 	struct dc_fc_train_log log;
 	if ((st = dc_fc_train(&m.f, &ts, &sp, &to, &log)))
 		dc_die_status(st, "training failed");
+	cJSON_free(cfgtxt);
+	if (log.interrupted) {
+		if (!cli->quiet && isatty(STDERR_FILENO))
+			fputc('\n', stderr);   /* end the progress line */
+		fprintf(stderr, "ts-forecast: interrupted (%s) in epoch %d; run the same command again to resume from '%s'\n",
+		        strsignal(g_signal), log.epochs_run + 1, o.checkpoint);
+		exit(128 + g_signal);
+	}
 	dc_progress(pr.label, 1, 1);
+	if (log.resumed_epoch && !cli->quiet)
+		fprintf(stderr, "ts-forecast: resumed from '%s' (epoch %d, step %zu)\n", o.checkpoint,
+		        log.resumed_epoch, log.resumed_step);
 	if (is_eval) {
 		double mse, mae;
 		size_t nw;

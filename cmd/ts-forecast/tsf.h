@@ -15,6 +15,8 @@
 #include "ts/ts.h"
 
 #define TSF_NLEVELS 9
+/* --checkpoint: also written mid-epoch once this many seconds have passed */
+#define TSF_CHECKPOINT_SECONDS 300.0
 extern const double tsf_levels[TSF_NLEVELS];
 
 /* A fitted model: the forecaster plus everything predict needs. */

@@ -2,9 +2,14 @@
  * train.c - Adam, MSE, learning-rate schedules, early stopping and the
  * forecasting train/score loops (see train.h).
  */
+#define _GNU_SOURCE   /* asprintf */
 #include "train.h"
+#include "../io/safetensors.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -282,6 +287,188 @@ static uint64_t mix64(uint64_t x)
 	return x ^ (x >> 31);
 }
 
+/* ---- checkpoints ----------------------------------------------------------------- */
+
+#define CKPT_FORMAT "ts-forecast checkpoint 1"
+
+/* where training stands: resume in epoch `epoch` after `step` steps of it */
+struct ckpt_pos {
+	int epoch, finished;
+	size_t step;
+	double tsum;
+};
+
+/* FNV-1a over the scaled training and validation rows */
+static uint64_t data_hash(const struct dc_ts *ts, const struct dc_ts_split *sp)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t r1 = sp->end[1] > sp->end[0] ? sp->end[1] : sp->end[0];
+	const unsigned char *p = (const unsigned char *)(ts->data + sp->begin[0] * ts->cols);
+	size_t n = (r1 - sp->begin[0]) * ts->cols * sizeof(float);
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static char *run_fingerprint(const struct dc_forecaster *f, const struct dc_ts *ts, const struct dc_ts_split *sp,
+                             const struct dc_fc_train_opts *o)
+{
+	char *s = NULL;
+	if (asprintf(&s, "%s|params %zu|seed %" PRIu64 "|epochs %d|batch %d|patience %d|lr %.17g|%s|features %d"
+	                 "|split %zu-%zu %zu-%zu|data %016" PRIx64,
+	             o->fingerprint ? o->fingerprint : "", f->n_params, o->seed, o->epochs, o->batch_size,
+	             o->patience, o->lr, o->lr_schedule, (int)o->features, sp->begin[0], sp->end[0], sp->begin[1],
+	             sp->end[1], data_hash(ts, sp)) < 0)
+		return NULL;
+	return s;
+}
+
+static enum dc_status ckpt_save(const char *path, const char *fp, const struct dc_forecaster *f,
+                                const struct dc_adam *a, const struct dc_early_stop *es,
+                                const struct dc_fc_train_log *log, const struct ckpt_pos *pos)
+{
+	char num[8][32], *losses[2] = { NULL, NULL }, *part = NULL;
+	int ne = log->epochs_run < 64 ? log->epochs_run : 64;
+	for (int k = 0; k < 2; k++) {
+		const double *v = k ? log->val_loss : log->train_loss;
+		if (!(losses[k] = malloc((size_t)ne * 26 + 1)))
+			return dc_fail(DC_ENOMEM, "out of memory");
+		char *q = losses[k];
+		*q = 0;
+		for (int e = 0; e < ne; e++)
+			q += sprintf(q, e ? ",%.17g" : "%.17g", v[e]);
+	}
+	snprintf(num[0], 32, "%d", pos->epoch);
+	snprintf(num[1], 32, "%zu", pos->step);
+	snprintf(num[2], 32, "%.17g", pos->tsum);
+	snprintf(num[3], 32, "%d", pos->finished);
+	snprintf(num[4], 32, "%" PRId64, a->t);
+	snprintf(num[5], 32, "%.17g", es->best);
+	snprintf(num[6], 32, "%d %d %d", es->best_epoch, es->counter, es->stop);
+	snprintf(num[7], 32, "%d", log->epochs_run);
+	struct dc_st_kv meta[] = {
+		{ "format", CKPT_FORMAT }, { "fingerprint", fp }, { "epoch", num[0] }, { "step", num[1] },
+		{ "train_loss_sum", num[2] }, { "finished", num[3] }, { "adam_t", num[4] }, { "best_val", num[5] },
+		{ "early_stop", num[6] }, { "epochs_run", num[7] }, { "train_loss", losses[0] },
+		{ "val_loss", losses[1] },
+	};
+	int64_t shape[1] = { (int64_t)f->n_params };
+	struct dc_st_write_entry e[] = {
+		{ "params", DC_F32, 1, shape, f->params },
+		{ "adam_m", DC_F32, 1, shape, a->m },
+		{ "adam_v", DC_F32, 1, shape, a->v },
+		{ "best_params", DC_F32, 1, shape, es->best_params },
+	};
+	enum dc_status st = DC_OK;
+	FILE *fp_out = NULL;
+	if (asprintf(&part, "%s.part", path) < 0) {
+		st = dc_fail(DC_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (!(fp_out = fopen(part, "wb"))) {
+		st = dc_fail(DC_EIO, "cannot write checkpoint '%s': %s", part, strerror(errno));
+		goto out;
+	}
+	st = dc_safetensors_write(fp_out, e, 4, meta, sizeof meta / sizeof *meta);
+	if (fclose(fp_out) != 0 && !st)
+		st = dc_fail(DC_EIO, "cannot write checkpoint '%s': %s", part, strerror(errno));
+	if (!st && rename(part, path) != 0)
+		st = dc_fail(DC_EIO, "cannot write checkpoint '%s': %s", path, strerror(errno));
+	if (st)
+		remove(part);
+out:
+	free(part);
+	free(losses[0]);
+	free(losses[1]);
+	return st;
+}
+
+/* a comma-separated list of up to 64 doubles */
+static int parse_losses(const char *s, double *v, int n)
+{
+	for (int e = 0; e < n; e++) {
+		char *end;
+		v[e] = strtod(s, &end);
+		if (end == s || (*end != ',' && *end != 0) || (*end == 0 && e != n - 1))
+			return -1;
+		s = end + (*end == ',');
+	}
+	return 0;
+}
+
+/* DC_ENOTFOUND (and nothing changed) when the file does not exist */
+static enum dc_status ckpt_load(const char *path, const char *fp, struct dc_forecaster *f, struct dc_adam *a,
+                                struct dc_early_stop *es, struct dc_fc_train_log *log, struct ckpt_pos *pos)
+{
+	FILE *probe = fopen(path, "rb");
+	if (!probe) {
+		if (errno == ENOENT)
+			return DC_ENOTFOUND;
+		return dc_fail(DC_EIO, "cannot read checkpoint '%s': %s", path, strerror(errno));
+	}
+	fclose(probe);
+	struct dc_safetensors *st;
+	enum dc_status s = dc_safetensors_open(&st, path);
+	if (s)
+		return dc_fail(s, "checkpoint '%s': %s", path, dc_errmsg());
+	const char *fmt = dc_safetensors_meta(st, "format"), *fpr = dc_safetensors_meta(st, "fingerprint");
+	const char *v[10] = { dc_safetensors_meta(st, "epoch"), dc_safetensors_meta(st, "step"),
+		              dc_safetensors_meta(st, "train_loss_sum"), dc_safetensors_meta(st, "finished"),
+		              dc_safetensors_meta(st, "adam_t"), dc_safetensors_meta(st, "best_val"),
+		              dc_safetensors_meta(st, "early_stop"), dc_safetensors_meta(st, "epochs_run"),
+		              dc_safetensors_meta(st, "train_loss"), dc_safetensors_meta(st, "val_loss") };
+	if (!fmt || strcmp(fmt, CKPT_FORMAT) != 0) {
+		s = dc_fail(DC_EFORMAT, "'%s' is not a ts-forecast checkpoint", path);
+		goto out;
+	}
+	if (!fpr || strcmp(fpr, fp) != 0) {
+		s = dc_fail(DC_EINVAL, "checkpoint '%s' is from another run (model, options or data differ)", path);
+		goto out;
+	}
+	for (int k = 0; k < 10; k++)
+		if (!v[k]) {
+			s = dc_fail(DC_EFORMAT, "checkpoint '%s': incomplete metadata", path);
+			goto out;
+		}
+	struct ckpt_pos p;
+	int64_t t;
+	int er, bep, cnt, stp;
+	double best;
+	if (sscanf(v[0], "%d", &p.epoch) != 1 || sscanf(v[1], "%zu", &p.step) != 1 ||
+	    sscanf(v[2], "%lf", &p.tsum) != 1 || sscanf(v[3], "%d", &p.finished) != 1 ||
+	    sscanf(v[4], "%" SCNd64, &t) != 1 || sscanf(v[5], "%lf", &best) != 1 ||
+	    sscanf(v[6], "%d %d %d", &bep, &cnt, &stp) != 3 || sscanf(v[7], "%d", &er) != 1 || p.epoch < 1 ||
+	    er < 0 || er >= p.epoch || t < 0) {
+		s = dc_fail(DC_EFORMAT, "checkpoint '%s': bad metadata", path);
+		goto out;
+	}
+	int ne = er < 64 ? er : 64;
+	double tl[64], vl[64];
+	if (ne && (parse_losses(v[8], tl, ne) || parse_losses(v[9], vl, ne))) {
+		s = dc_fail(DC_EFORMAT, "checkpoint '%s': bad loss log", path);
+		goto out;
+	}
+	if ((s = dc_safetensors_get_f32(st, "params", f->params, f->n_params)) ||
+	    (s = dc_safetensors_get_f32(st, "adam_m", a->m, f->n_params)) ||
+	    (s = dc_safetensors_get_f32(st, "adam_v", a->v, f->n_params)) ||
+	    (s = dc_safetensors_get_f32(st, "best_params", es->best_params, f->n_params))) {
+		s = dc_fail(s, "checkpoint '%s': %s", path, dc_errmsg());
+		goto out;
+	}
+	a->t = t;
+	es->best = best;
+	es->best_epoch = bep;
+	es->counter = cnt;
+	es->stop = stp;
+	log->epochs_run = er;
+	memcpy(log->train_loss, tl, (size_t)ne * sizeof(double));
+	memcpy(log->val_loss, vl, (size_t)ne * sizeof(double));
+	*pos = p;
+out:
+	dc_safetensors_close(st);
+	return s;
+}
+
 enum dc_status dc_fc_train(struct dc_forecaster *f, const struct dc_ts *ts, const struct dc_ts_split *sp,
                            const struct dc_fc_train_opts *o, struct dc_fc_train_log *log)
 {
@@ -306,6 +493,7 @@ enum dc_status dc_fc_train(struct dc_forecaster *f, const struct dc_ts *ts, cons
 	struct batch_buf b;
 	struct dc_adam adam = { 0 };
 	struct dc_early_stop es = { 0 };
+	char *fp = NULL;
 	size_t *idx = dc_alloc(n_train * sizeof *idx);
 	if (!idx)
 		return dc_fail(DC_ENOMEM, "out of memory");
@@ -317,13 +505,35 @@ enum dc_status dc_fc_train(struct dc_forecaster *f, const struct dc_ts *ts, cons
 	    (st = dc_early_stop_init(&es, o->patience, f->n_params)))
 		goto done;
 	size_t steps = (n_train + (size_t)o->batch_size - 1) / (size_t)o->batch_size;
-	for (int epoch = 1; epoch <= o->epochs; epoch++) {
+	struct ckpt_pos pos = { 1, 0, 0, 0 };
+	if (o->checkpoint) {
+		if (!(fp = run_fingerprint(f, ts, sp, o))) {
+			st = dc_fail(DC_ENOMEM, "out of memory");
+			goto done;
+		}
+		st = ckpt_load(o->checkpoint, fp, f, &adam, &es, log, &pos);
+		if (st == DC_ENOTFOUND)
+			st = DC_OK;
+		else if (st)
+			goto done;
+		else {
+			if (pos.epoch > o->epochs + 1 || pos.step > steps) {
+				st = dc_fail(DC_EFORMAT, "checkpoint '%s': bad position", o->checkpoint);
+				goto done;
+			}
+			log->resumed_epoch = pos.epoch;
+			log->resumed_step = pos.step;
+		}
+	}
+	double last_save = dc_time();
+	for (int epoch = pos.epoch; !pos.finished && epoch <= o->epochs; epoch++) {
 		adam.lr = dc_lr_at(o->lr_schedule, o->lr, epoch, o->epochs);
 		for (size_t i = 0; i < n_train; i++)
 			idx[i] = i;
 		dc_ts_shuffle(idx, n_train, o->seed, 0x5348554646ULL + (uint64_t)epoch);
-		double tsum = 0;
-		for (size_t s = 0; s < steps; s++) {
+		int first = epoch == pos.epoch;
+		double tsum = first ? pos.tsum : 0;
+		for (size_t s = first ? pos.step : 0; s < steps; s++) {
 			size_t w = s * (size_t)o->batch_size;
 			int B = (int)(n_train - w < (size_t)o->batch_size ? n_train - w : (size_t)o->batch_size);
 			for (int i = 0; i < B; i++)
@@ -343,6 +553,18 @@ enum dc_status dc_fc_train(struct dc_forecaster *f, const struct dc_ts *ts, cons
 			dc_adam_step(&adam, f->params, f->grads);
 			if (o->progress)
 				o->progress(o->ctx, epoch, o->epochs, s + 1, steps, tsum / (double)(s + 1), NAN);
+			int stop = o->stop && o->stop(o->ctx);
+			if (o->checkpoint && (stop || (o->checkpoint_seconds > 0 && s + 1 < steps &&
+			                               dc_time() - last_save >= o->checkpoint_seconds))) {
+				struct ckpt_pos at = { epoch, 0, s + 1, tsum };
+				if ((st = ckpt_save(o->checkpoint, fp, f, &adam, &es, log, &at)))
+					goto done;
+				last_save = dc_time();
+			}
+			if (stop) {
+				log->interrupted = 1;
+				goto done;
+			}
 		}
 		double tl = tsum / (double)steps, vl = tl;
 		if (n_val > 0) {
@@ -360,6 +582,12 @@ enum dc_status dc_fc_train(struct dc_forecaster *f, const struct dc_ts *ts, cons
 		dc_early_stop_update(&es, vl, f->params, epoch);
 		if (o->progress)
 			o->progress(o->ctx, epoch, o->epochs, steps, steps, tl, vl);
+		if (o->checkpoint) {
+			struct ckpt_pos at = { epoch + 1, es.stop || epoch == o->epochs, 0, 0 };
+			if ((st = ckpt_save(o->checkpoint, fp, f, &adam, &es, log, &at)))
+				goto done;
+			last_save = dc_time();
+		}
 		if (es.stop)
 			break;
 	}
@@ -367,6 +595,7 @@ enum dc_status dc_fc_train(struct dc_forecaster *f, const struct dc_ts *ts, cons
 	log->best_epoch = es.best_epoch;
 	log->best_val = es.best;
 done:
+	free(fp);
 	dc_early_stop_release(&es);
 	dc_adam_release(&adam);
 	batch_free(&b);

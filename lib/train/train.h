@@ -96,12 +96,38 @@ struct dc_fc_train_opts {
 	void (*progress)(void *ctx, int epoch, int epochs, size_t step, size_t steps,
 	                 double train_loss, double val_loss);
 	void *ctx;
+	/*
+	 * Resumable training (all optional).  With `checkpoint` set, the whole
+	 * training state -- parameters, Adam moments and step count, the
+	 * early-stopping state and best parameters, the epoch, the step within
+	 * it and the loss log -- is written to that file (a safetensors file,
+	 * replaced atomically through "FILE.part") after every epoch, when
+	 * `stop` asks to stop, and mid-epoch whenever `checkpoint_seconds` (> 0)
+	 * have passed since the last write.  If the file exists when training
+	 * starts, training continues from it.  It must come from the same run:
+	 * `fingerprint` (the caller's description of the model), the parameter
+	 * count, seed, epochs, batch size, patience, learning rate and schedule,
+	 * features, the split and the scaled data of the training and
+	 * validation parts must all match (DC_EINVAL otherwise).  Shuffling,
+	 * dropout and sampling depend on (seed, epoch, step) alone, so a resumed
+	 * run ends with the same parameters as an uninterrupted one on the same
+	 * thread count.
+	 */
+	const char *checkpoint, *fingerprint;
+	double checkpoint_seconds;
+	/* Polled after every step; nonzero: write the checkpoint (if any) and
+	 * return DC_OK with log->interrupted set (the parameters are then the
+	 * current ones, not the best). */
+	int (*stop)(void *ctx);
 };
 
 struct dc_fc_train_log {
 	int epochs_run, best_epoch;
 	double best_val, last_train;
 	double train_loss[64], val_loss[64];  /* per epoch (first 64) */
+	int interrupted;                      /* stopped by opts.stop */
+	int resumed_epoch;                    /* 0, or the epoch a checkpoint resumed in */
+	size_t resumed_step;                  /* and the steps of it already done */
 };
 
 /*

@@ -242,3 +242,58 @@ bad() {  # bad PATTERN CMD...: exit 1, exactly one line on stderr containing PAT
 	assert_success
 	[ "$(wc -l < results.tsv)" -eq 2 ]
 }
+
+@test "--checkpoint: an interrupted fit resumes to the same model file; a finished one is reused; another run's is refused" {
+	# 2000 rows at 15-minute steps (all in January)
+	awk 'BEGIN { print "date,load,OT"; srand(3);
+		for (i = 0; i < 2000; i++) { m = i * 15; d = 1 + int(m / 1440); h = int(m % 1440 / 60);
+			printf "2020-01-%02d %02d:%02d:00,%.4f,%.4f\n", d, h, m % 60,
+				10 + 3 * sin(2 * 3.14159265 * i / 96) + rand() * 0.3,
+				5 + 2 * sin(2 * 3.14159265 * i / 96 + 1) + rand() * 0.2 } }' > big.csv
+	args=(--model iTransformer --d-model 32 --d-ff 32 --seq-len 48 --horizon 24 --epochs 20 --patience 20 -t 1)
+	ts-forecast fit "${args[@]}" big.csv -o ref.st
+	ts-forecast fit "${args[@]}" --checkpoint ck big.csv -o m.st 2> err &
+	pid=$!
+	# the checkpoint appears (atomically) after epoch 1; interrupt in epoch 2
+	for _ in $(seq 1200); do [ -e ck ] && break; sleep 0.05; done
+	[ -e ck ]
+	kill -INT "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 130 ]
+	[[ "$(cat err)" =~ ^"ts-forecast: interrupted (Interrupt) in epoch "[0-9]+"; run the same command again to resume from 'ck'"$ ]]
+	[ ! -e m.st ]
+	[ ! -e ck.part ]
+	run --separate-stderr ts-forecast fit "${args[@]}" --checkpoint ck big.csv -o m.st
+	assert_success
+	[[ "$stderr" =~ ^"ts-forecast: resumed from 'ck' (epoch "[0-9]+", step "[0-9]+")"$ ]]
+	cmp ref.st m.st
+	# finished: nothing left to train, the same model again
+	ts-forecast fit -q "${args[@]}" --checkpoint ck big.csv -o m2.st
+	cmp ref.st m2.st
+	# eval with the same settings scores the same model (its own checkpoint file)
+	run --separate-stderr ts-forecast eval -q --no-header "${args[@]}" --checkpoint ck big.csv
+	assert_failure 1
+	[ "$stderr" = "ts-forecast: training failed: checkpoint 'ck' is from another run (model, options or data differ)" ]
+	# another learning rate, other data: other runs
+	run --separate-stderr ts-forecast fit "${args[@]}" --lr 1e-3 --checkpoint ck big.csv -o m3.st
+	assert_failure 1
+	[ "$stderr" = "ts-forecast: training failed: checkpoint 'ck' is from another run (model, options or data differ)" ]
+	[ ! -e m3.st ]
+	sed '2000s/,[0-9.]*$/,9.9999/' big.csv > other.csv
+	run --separate-stderr ts-forecast fit "${args[@]}" --checkpoint ck other.csv -o m3.st
+	assert_failure 1
+	[ ! -e m3.st ]
+	# not a checkpoint; a folder that does not exist; the same file as -o
+	echo nonsense > bad.ck
+	run --separate-stderr ts-forecast fit "${args[@]}" --checkpoint bad.ck big.csv -o m3.st
+	assert_failure 1
+	[[ "$stderr" == "ts-forecast: training failed: checkpoint 'bad.ck': "* ]]
+	run --separate-stderr ts-forecast fit "${args[@]}" --epochs 1 --checkpoint nodir/ck big.csv -o m3.st
+	assert_failure 1
+	[[ "$stderr" == "ts-forecast: training failed: cannot write checkpoint 'nodir/ck.part': "* ]]
+	[ ! -e m3.st ]
+	run --separate-stderr ts-forecast fit "${args[@]}" --checkpoint m3.st big.csv -o m3.st
+	assert_failure 2
+	[ "${stderr_lines[0]}" = "ts-forecast: --checkpoint and -o name the same file" ]
+}

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "io/npy.h"
 #include "train/train.h"
@@ -149,7 +150,8 @@ static void train_once(uint64_t seed, float *out_params, double *first, double *
 	struct dc_fc_dims d = { 48, 24, 12, 3, 0 };
 	struct dc_forecaster f;
 	CHECK_EQ_INT(dc_fc_create(&f, &dc_fc_dlinear, &d, NULL, seed), DC_OK);
-	struct dc_fc_train_opts o = { 4, 16, 3, 5e-3, "type1", seed, DC_TS_M, NULL, NULL };
+	struct dc_fc_train_opts o = { .epochs = 4, .batch_size = 16, .patience = 3, .lr = 5e-3,
+	                              .lr_schedule = "type1", .seed = seed, .features = DC_TS_M };
 	struct dc_fc_train_log log;
 	CHECK_EQ_INT(dc_fc_train(&f, &ts, &sp, &o, &log), DC_OK);
 	*first = log.val_loss[0];
@@ -188,12 +190,121 @@ TEST(train_refuses_too_few_rows)
 	struct dc_fc_dims d = { 48, 24, 12, 3, 0 };
 	struct dc_forecaster f;
 	CHECK_EQ_INT(dc_fc_create(&f, &dc_fc_dlinear, &d, NULL, 1), DC_OK);
-	struct dc_fc_train_opts o = { 1, 16, 3, 5e-3, "type1", 1, DC_TS_M, NULL, NULL };
+	struct dc_fc_train_opts o = { .epochs = 1, .batch_size = 16, .patience = 3, .lr = 5e-3,
+	                              .lr_schedule = "type1", .seed = 1, .features = DC_TS_M };
 	struct dc_fc_train_log log;
 	CHECK(dc_fc_train(&f, &ts, &sp, &o, &log) == DC_EINVAL);
 	CHECK(strstr(dc_errmsg(), "too few rows") != NULL);
 	dc_fc_release(&f);
 	dc_ts_release(&ts);
+}
+
+/* ---- checkpoints: interrupted and resumed runs end bit-identical ---- */
+
+extern const struct dc_fc_model dc_fc_informer;
+
+struct stopper {
+	int at, n;   /* stop after `at` steps of this run (0: never) */
+};
+
+static int stop_after(void *ctx)
+{
+	struct stopper *s = ctx;
+	return s->at && ++s->n >= s->at;
+}
+
+/* One dc_fc_train on the sine series; the model is created with init seed
+ * `init` (a resumed run must not depend on it). */
+static enum dc_status ck_run(const struct dc_fc_model *k, const char *cfg_js, uint64_t init, const char *ckpt,
+                             double every, int stop_at, double lr, float *params, size_t *np,
+                             struct dc_fc_train_log *log)
+{
+	struct dc_ts ts;
+	make_ts(&ts, 500);
+	struct dc_ts_split sp;
+	CHECK_EQ_INT(dc_ts_split_ratio(&sp, ts.rows, 0.7, 0.1, 0.2, 48), DC_OK);
+	struct dc_fc_dims d = { 48, 24, 12, 3, 0 };
+	struct dc_config *cfg = NULL;
+	if (cfg_js)
+		CHECK_EQ_INT(dc_config_parse(&cfg, cfg_js, strlen(cfg_js)), DC_OK);
+	struct dc_forecaster f;
+	CHECK_EQ_INT(dc_fc_create(&f, k, &d, cfg, init), DC_OK);
+	dc_config_free(cfg);
+	struct stopper sto = { stop_at, 0 };
+	struct dc_fc_train_opts o = { .epochs = 4, .batch_size = 16, .patience = 3, .lr = lr,
+		                      .lr_schedule = "type1", .seed = 7, .features = DC_TS_M,
+		                      .checkpoint = ckpt, .fingerprint = k->name, .checkpoint_seconds = every,
+		                      .stop = stop_after, .ctx = &sto };
+	enum dc_status st = dc_fc_train(&f, &ts, &sp, &o, log);
+	memcpy(params, f.params, f.n_params * sizeof(float));
+	*np = f.n_params;
+	dc_fc_release(&f);
+	dc_ts_release(&ts);
+	return st;
+}
+
+TEST(checkpoint_resume_is_bit_identical)
+{
+	static const struct {
+		const struct dc_fc_model *k;
+		const char *cfg;
+	} M[] = {
+		{ &dc_fc_dlinear, NULL },
+		/* dropout and ProbAttention's sampled keys: both from (seed, epoch, step) */
+		{ &dc_fc_informer, "{\"d_model\": 16, \"n_heads\": 2, \"e_layers\": 2, \"d_layers\": 1, \"d_ff\": 32,"
+		                   " \"dropout\": 0.1}" },
+	};
+	char dir[] = "/tmp/dc_ckpt_XXXXXX", path[64];
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof path, "%s/run.ckpt", dir);
+	size_t cap = 1 << 20, n0, n;
+	float *ref = malloc(cap * 4), *got = malloc(cap * 4);
+	for (size_t m = 0; m < sizeof M / sizeof *M; m++) {
+		struct dc_fc_train_log lr0, l1, l2, l3, l4;
+		/* 500 rows: 291 training windows, 19 steps an epoch */
+		CHECK_EQ_INT(ck_run(M[m].k, M[m].cfg, 1, NULL, 0, 0, 5e-3, ref, &n0, &lr0), DC_OK);
+		CHECK(n0 < cap);
+		remove(path);
+		/* stopped after 5 steps; then, saving after every step, 21 more
+		 * (epoch 2, step 7); then to the end */
+		CHECK_EQ_INT(ck_run(M[m].k, M[m].cfg, 1, path, 0, 5, 5e-3, got, &n, &l1), DC_OK);
+		CHECK(l1.interrupted && l1.resumed_epoch == 0);
+		CHECK_EQ_INT(ck_run(M[m].k, M[m].cfg, 99, path, 1e-9, 21, 5e-3, got, &n, &l2), DC_OK);
+		CHECK(l2.interrupted && l2.resumed_epoch == 1 && l2.resumed_step == 5);
+		CHECK_EQ_INT(ck_run(M[m].k, M[m].cfg, 98, path, 0, 0, 5e-3, got, &n, &l3), DC_OK);
+		CHECK(!l3.interrupted && l3.resumed_epoch == 2 && l3.resumed_step == 7);
+		CHECK(n == n0 && memcmp(ref, got, n * sizeof(float)) == 0);
+		CHECK_EQ_INT(l3.best_epoch, lr0.best_epoch);
+		CHECK_EQ_INT(l3.epochs_run, lr0.epochs_run);
+		CHECK(l3.best_val == lr0.best_val);
+		CHECK(memcmp(l3.val_loss, lr0.val_loss, (size_t)lr0.epochs_run * sizeof(double)) == 0);
+		CHECK(memcmp(l3.train_loss, lr0.train_loss, (size_t)lr0.epochs_run * sizeof(double)) == 0);
+		/* a finished run's checkpoint: nothing left to train, the best parameters */
+		CHECK_EQ_INT(ck_run(M[m].k, M[m].cfg, 97, path, 0, 0, 5e-3, got, &n, &l4), DC_OK);
+		CHECK(l4.resumed_epoch == lr0.epochs_run + 1 && l4.best_epoch == lr0.best_epoch);
+		CHECK(memcmp(ref, got, n * sizeof(float)) == 0);
+		/* another learning rate: another run */
+		CHECK(ck_run(M[m].k, M[m].cfg, 1, path, 0, 0, 1e-3, got, &n, &l4) == DC_EINVAL);
+		CHECK(strstr(dc_errmsg(), "is from another run") != NULL);
+		printf("#   %s: resumed at epoch 2 step 7, same %zu parameters, best epoch %d of %d\n", M[m].k->name,
+		       n, l3.best_epoch, l3.epochs_run);
+	}
+	/* the other model's checkpoint, and a file that is none */
+	CHECK(ck_run(&dc_fc_dlinear, NULL, 1, path, 0, 0, 5e-3, got, &n, &(struct dc_fc_train_log){ 0 }) ==
+	      DC_EINVAL);
+	FILE *fp = fopen(path, "wb");
+	fputs("not a checkpoint", fp);
+	fclose(fp);
+	CHECK(ck_run(&dc_fc_dlinear, NULL, 1, path, 0, 0, 5e-3, got, &n, &(struct dc_fc_train_log){ 0 }) != DC_OK);
+	CHECK(strncmp(dc_errmsg(), "checkpoint '", 12) == 0);
+	/* a folder that cannot be written: DC_EIO, nothing left behind */
+	char bad[96];
+	snprintf(bad, sizeof bad, "%s/nodir/run.ckpt", dir);
+	CHECK(ck_run(&dc_fc_dlinear, NULL, 1, bad, 0, 0, 5e-3, got, &n, &(struct dc_fc_train_log){ 0 }) == DC_EIO);
+	remove(path);
+	CHECK(rmdir(dir) == 0);
+	free(ref);
+	free(got);
 }
 
 int main(void)
@@ -204,5 +315,6 @@ int main(void)
 	RUN(early_stopping_keeps_the_best);
 	RUN(train_loop_learns_and_is_deterministic);
 	RUN(train_refuses_too_few_rows);
+	RUN(checkpoint_resume_is_bit_identical);
 	return test_summary();
 }
