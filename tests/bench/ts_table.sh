@@ -31,7 +31,9 @@
 #
 # Environment: MODELS, DATASETS (file stems in TS_DATA: ETTh1 ETTh2 ETTm1
 # ETTm2 exchange_rate, .csv or .csv.gz), HORIZONS, THREADS (2), SEED (2021),
-# TS_DATA (../shared/data/ts), B (build dir, default build), EVAL_TSV.
+# TS_DATA (../shared/data/ts), B (build dir, default build), EVAL_TSV,
+# CKPT_DIR (each run checkpointed there: an interrupted table, run again,
+# resumes each unfinished run where it stopped; see ts-forecast(1)).
 # Time on 2 cores: DLinear all 20 runs ~4 min; iTransformer ~1 h; PatchTST
 # ~15 min per ETTh1 run; Informer/Autoformer ~18-19 min per ETTh1 H96 run.
 set -eu
@@ -210,8 +212,11 @@ for m in $MODELS; do
 		[ -r "$f" ] || { echo "ts_table: no $D/$d.csv[.gz], skipped" >&2; continue; }
 		for h in $HORIZONS; do
 			# shellcheck disable=SC2046 # settings are several words
+			ck=
+			[ -z "${CKPT_DIR:-}" ] || ck="--checkpoint $CKPT_DIR/$m-$d-$h-s$SEED-t$THREADS.ckpt"
+			# shellcheck disable=SC2086 # $ck is two words or none
 			line=$("$BIN" eval -q --no-header -t "$THREADS" --seed "$SEED" --model "$m" --horizon "$h" \
-				$(settings "$m" "$d" "$h") "$f")
+				$(settings "$m" "$d" "$h") $ck "$f")
 			# shellcheck disable=SC2086 # the eval line's fields become $1..$7
 			set -- $line
 			tab "$m" "$d" "$h" "$5" "$6" "$7"
