@@ -249,15 +249,7 @@ void dc_nn_gelu_forward(float *y, const float *x, size_t n)
 
 void dc_nn_gelu_backward(float *dx, const float *dy, const float *x, size_t n)
 {
-	// gelu'(x) = Phi(x) + x phi(x)
-	int nt = dc_threads();
-#pragma omp parallel for num_threads(nt) schedule(static) if (n >= PAR_MIN)
-	for (size_t i = 0; i < n; i++) {
-		float v = x[i];
-		float cdf = 0.5f * erfcf(-v * 0.70710678118654752f);
-		float pdf = 0.39894228040143268f * expf(-0.5f * v * v);
-		dx[i] = dy[i] * (cdf + v * pdf);
-	}
+	dc_gelu_backward(dx, dy, x, n);
 }
 
 void dc_nn_relu_forward(float *y, const float *x, size_t n)

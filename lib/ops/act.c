@@ -39,6 +39,26 @@ void dc_gelu_forward(float *out, const float *x, size_t n)
 	}
 }
 
+void dc_gelu_backward(float *dx, const float *dy, const float *x, size_t n)
+{
+	/* gelu'(x) = Phi(x) + x phi(x); Phi as in dc_gelu_forward, phi from
+	 * exp(-a^2/2) with a^2 = vv + lo split (exp(-lo/2) ~ 1 - lo/2) */
+	int nt = dc_threads();
+#pragma omp parallel for simd num_threads(nt) schedule(static) if (n >= ACT_PAR_MIN)
+	for (size_t i = 0; i < n; i++) {
+		float v = x[i];
+		float a = fabsf(v);
+		a = a > 20.0f ? 20.0f : a;               /* beyond: Phi is 0 or 1, x phi(x) 0 */
+		float z = a * 0.70710678118654752f;
+		float vv = a * a, lo = fmaf(a, a, -vv);
+		float h = 0.5f * dc_verfcf2_(z, 0.5f * vv, 0.5f * lo);
+		float cdf = v >= 0.0f ? 1.0f - h : h;
+		float pdf = 0.39894228040143268f * dc_vexpf(-0.5f * vv) * (1.0f - 0.5f * lo);
+		float vc = v >= 0.0f ? a : -a;
+		dx[i] = dy[i] * fmaf(vc, pdf, cdf);
+	}
+}
+
 void dc_gelu_tanh_forward(float *out, const float *x, size_t n)
 {
 	int nt = dc_threads();

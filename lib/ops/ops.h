@@ -54,6 +54,8 @@ void dc_groupnorm_forward(float *out, const float *x, const float *w, const floa
 /* Activations, in place allowed (out may alias x), n elements. */
 void dc_gelu_forward(float *out, const float *x, size_t n);       /* erf form */
 void dc_gelu_tanh_forward(float *out, const float *x, size_t n);  /* tanh approximation */
+/* dx = dy * gelu'(x) (erf form; dx may alias dy or x) */
+void dc_gelu_backward(float *dx, const float *dy, const float *x, size_t n);
 void dc_silu_forward(float *out, const float *x, size_t n);
 
 /* ---- attention ------------------------------------------------------------------ */

@@ -417,6 +417,42 @@ TEST(activations_vs_naive)
 	dc_free(x); dc_free(o); dc_free(o2); free(r);
 }
 
+static double ref_gelu_grad(double x)
+{
+	return 0.5 * erfc(-x / sqrt(2.0)) + x * exp(-0.5 * x * x) / sqrt(2.0 * M_PI);
+}
+
+TEST(gelu_backward_vs_naive)
+{
+	size_t n = 200003;
+	float *x = zbuf(n), *dy = zbuf(n), *o = zbuf(n), *o2 = zbuf(n);
+	double *r = malloc(n * sizeof(double));
+	dc_rng_normal(5, 0, 0, dy, n);
+	for (size_t i = 0; i < n; i++) {
+		x[i] = -20.0f + 40.0f * (float)i / (float)(n - 1);
+		r[i] = dy[i] * ref_gelu_grad(x[i]);
+	}
+	dc_gelu_backward(o, dy, x, n);
+	/* gelu' crosses 0 near x = -0.75, where Phi(x) + x phi(x) cancels in
+	 * float (the scalar erfcf form too): relative error where |gelu'| >= 0.05,
+	 * absolute below */
+	double e = 0;
+	for (size_t i = 0; i < n; i++) {
+		double g = ref_gelu_grad(x[i]), d = fabs(o[i] - r[i]) / fabs(dy[i] ? dy[i] : 1.0f);
+		d = fabs(g) >= 0.05 ? d / fabs(g) : d / 0.05;
+		e = d > e || d != d ? d : e;
+	}
+	printf("#   gelu backward max rel err %.3g on [-20, 20]\n", e);
+	CHECK(e < 4e-6);
+	memcpy(o2, dy, n * sizeof(float));
+	dc_gelu_backward(o2, o2, x, n);      /* dx aliasing dy */
+	CHECK(!memcmp(o, o2, n * sizeof(float)));
+	float ex[5] = { INFINITY, -INFINITY, 1e30f, -1e30f, NAN }, ones[5] = { 1, 1, 1, 1, 1 }, oe[5];
+	dc_gelu_backward(oe, ones, ex, 5);
+	CHECK(oe[0] == 1.0f && oe[1] == 0.0f && oe[2] == 1.0f && oe[3] == 0.0f && isnan(oe[4]));
+	dc_free(x); dc_free(dy); dc_free(o); dc_free(o2); free(r);
+}
+
 /* ---- GEMM -------------------------------------------------------------------------- */
 
 TEST(sgemm_vs_naive)
@@ -729,6 +765,7 @@ int main(void)
 	RUN(rmsnorm_vs_naive);
 	RUN(groupnorm_vs_naive);
 	RUN(activations_vs_naive);
+	RUN(gelu_backward_vs_naive);
 	RUN(sgemm_vs_naive);
 	RUN(linear_vs_naive);
 	RUN(conv1d_vs_naive);
