@@ -601,6 +601,8 @@ static int cmd_predict(int argc, char **argv)
 		dc_usage_error("predict needs a model file");
 	if (argc - i > 2)
 		dc_usage_error("too many inputs");
+	if (o.checkpoint)
+		dc_usage_error("--checkpoint is an option of fit and eval");
 	const char *mpath = argv[i], *in = i + 1 < argc ? argv[i + 1] : NULL;
 	struct tsf_model m;
 	tsf_model_load(&m, mpath);
@@ -758,6 +760,8 @@ static int cmd_info(int argc, char **argv)
 	int i = parse_opts(argc, argv, &o);
 	if (argc - i != 1)
 		dc_usage_error("info needs one model file");
+	if (o.checkpoint)
+		dc_usage_error("--checkpoint is an option of fit and eval");
 	struct tsf_model m;
 	tsf_model_load(&m, argv[i]);
 	const struct dc_fc_dims *d = &m.f.dims;

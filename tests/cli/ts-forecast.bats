@@ -296,4 +296,13 @@ bad() {  # bad PATTERN CMD...: exit 1, exactly one line on stderr containing PAT
 	run --separate-stderr ts-forecast fit "${args[@]}" --checkpoint m3.st big.csv -o m3.st
 	assert_failure 2
 	[ "${stderr_lines[0]}" = "ts-forecast: --checkpoint and -o name the same file" ]
+	run --separate-stderr ts-forecast fit "${args[@]}" --checkpoint "" big.csv -o m3.st
+	assert_failure 2
+	[ "${stderr_lines[0]}" = "ts-forecast: --checkpoint needs a file name" ]
+	run --separate-stderr ts-forecast predict --checkpoint ck ref.st big.csv
+	assert_failure 2
+	[ "${stderr_lines[0]}" = "ts-forecast: --checkpoint is an option of fit and eval" ]
+	run --separate-stderr ts-forecast info --checkpoint ck ref.st
+	assert_failure 2
+	[ "${stderr_lines[0]}" = "ts-forecast: --checkpoint is an option of fit and eval" ]
 }
