@@ -284,7 +284,7 @@ TEST(dropout_mask)
 	CHECK(memcmp(y2, y1, 1000 * sizeof *y1) != 0);
 	// the mask is the documented function of dc_philox: element k uses
 	// 16 bits (k & 1) of word (k >> 1) & 3 of block k >> 3
-	for (uint64_t k = 0; k < 3000; k += 37) {
+	for (uint64_t k = 0; k < 3000; k++) {
 		uint32_t w[4];
 		dc_philox(5, 9, k >> 3, w);
 		uint32_t u = (w[(k >> 1) & 3] >> ((k & 1) * 16)) & 0xffff;
