@@ -11,11 +11,12 @@
 # (iTransformer: thuml/iTransformer's), as in ts_table.sh; lookback 96,
 # label_len 48, features M, lr 1e-4, batch 32, 10 epochs, patience 3.
 # tests/bench/ts_reference.tsv holds the runs behind ts-forecast(1)'s
-# ACCURACY section (TSLib @ 4e938a1 through ts_reference.py, these cells'
-# arguments, PyTorch on an H200, 2026-11-28; the Exchange cells with seeds
-# 2021 to 2023 only).
-# CELLS selects rows by name (itr_m1_96 aut_h1_96 inf_h1_96 pat_h1_720
-# inf_ex_96 pat_ex_192), SEEDS the seeds (2021 to 2025); EXTRA is added to
+# ACCURACY section (TSLib @ 4e938a1, PyTorch on an H200, 2026-11-28; the
+# first six cells through ts_reference.py with these arguments, the last
+# four by this script; fewer seeds where a cell has fewer rows).
+# CELLS selects rows by name (default itr_m1_96 aut_h1_96 inf_h1_96
+# pat_h1_720 inf_ex_96 pat_ex_192; also itr_h1_720 pat_h2_96 pat_ex_336
+# pat_ex_720), SEEDS the seeds (2021 to 2025); EXTRA is added to
 # every run.py command line (e.g. "--train_epochs 1" for a quick check).
 set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -38,6 +39,10 @@ cell() {
 	pat_h1_720) echo "PatchTST ETTh1 ETTh1 720 7 --e_layers 1 --d_layers 1 --factor 3 --n_heads 16" ;;
 	inf_ex_96) echo "Informer custom exchange_rate 96 8 --e_layers 2 --d_layers 1 --factor 3" ;;
 	pat_ex_192) echo "PatchTST custom exchange_rate 192 8 --e_layers 2 --d_layers 1 --factor 3 --n_heads 8" ;;
+	pat_ex_336) echo "PatchTST custom exchange_rate 336 8 --e_layers 2 --d_layers 1 --factor 3 --n_heads 8 --train_epochs 1" ;;
+	pat_ex_720) echo "PatchTST custom exchange_rate 720 8 --e_layers 2 --d_layers 1 --factor 3 --n_heads 8" ;;
+	pat_h2_96) echo "PatchTST ETTh2 ETTh2 96 7 --e_layers 3 --d_layers 1 --factor 3 --n_heads 4" ;;
+	itr_h1_720) echo "iTransformer ETTh1 ETTh1 720 7 --e_layers 2 --d_model 512 --d_ff 512" ;;
 	*) echo "ts_reference: unknown cell '$1'" >&2; exit 2 ;;
 	esac
 }
