@@ -54,41 +54,40 @@ for f in "$D"/*.csv "$D"/*.csv.gz; do
 	case $f in *.gz) gzip -dc "$f" > "$TMP/data/$(basename "$f" .gz)" ;; *) ln -s "$f" "$TMP/data/" ;; esac
 done
 
+# shellcheck disable=SC2086 # the GPU list's words
 set -- $GPUS
 ngpu=$#
 i=0
 for c in $CELLS; do
-	# shellcheck disable=SC2046 # the cell's words
-	set -- $(cell "$c")
-	model=$1 data=$2 file=$3 h=$4 n=$5
-	shift 5
+	cell "$c" > "$TMP/$c.cell" || exit 2
+	read -r model data file h n args < "$TMP/$c.cell"
 	for s in $SEEDS; do
 		if [ "$ngpu" -gt 0 ]; then
-			g=$(echo $GPUS | cut -d' ' -f$((i % ngpu + 1)))
+			CUDA_VISIBLE_DEVICES=$(echo "$GPUS" | awk -v k=$((i % ngpu + 1)) '{ print $k }')
+			export CUDA_VISIBLE_DEVICES
 			dev="--gpu 0"
-			export CUDA_VISIBLE_DEVICES=$g
 		else
 			dev="--no_use_gpu"
 		fi
+		# shellcheck disable=SC2086 # $dev, $args and EXTRA are several words
 		OMP_NUM_THREADS=1 PYTHONUNBUFFERED=1 $PY "$TOP/tests/bench/ts_reference.py" "$TSLIB" "$s" \
 			--task_name long_term_forecast --is_training 1 --root_path "$TMP/data/" --data_path "$file.csv" \
 			--model_id "ref_$c" --model "$model" --data "$data" --features M --seq_len 96 --label_len 48 \
 			--pred_len "$h" --enc_in "$n" --dec_in "$n" --c_out "$n" --des "s$s" --itr 1 --num_workers 0 \
-			$dev "$@" ${EXTRA:-} > "$TMP/$c.$s.out" 2>&1 &
+			$dev $args ${EXTRA:-} > "$TMP/$c.$s.out" 2>&1 &
 		i=$((i + 1))
 		[ $((i % JOBS)) -ne 0 ] || wait
 	done
 done
 wait
 for c in $CELLS; do
-	set -- $(cell "$c")
+	read -r model data file h n args < "$TMP/$c.cell"
 	for s in $SEEDS; do
-		f=$TMP/$c.$s.out
-		awk -v m="$1" -v d="$3" -v h="$4" -v s="$s" -v OFS='\t' '
+		awk -v m="$model" -v d="$file" -v h="$h" -v s="$s" -v OFS='\t' '
 			/^Epoch: [0-9]+,/ { e = $2 + 0 }
 			/^mse:/ { split($0, a, /[:,]/); mse = a[2]; mae = a[4] }
 			END { if (mse == "") { print "ts_reference: " m " " d " " h " seed " s ": no score" > "/dev/stderr"; exit 1 }
-			      printf "%s\t%s\t%s\t%s\t%.4f\t%.4f\t%d\n", m, d, h, s, mse, mae, e }' "$f" ||
-			tail -5 "$f" >&2
+			      printf "%s\t%s\t%s\t%s\t%.4f\t%.4f\t%d\n", m, d, h, s, mse, mae, e }' "$TMP/$c.$s.out" ||
+			tail -5 "$TMP/$c.$s.out" >&2
 	done
 done

@@ -6,12 +6,14 @@
 #   tests/bench/ts_table.sh                      # iTransformer and DLinear, 5 datasets, 4 horizons
 #   MODELS=PatchTST DATASETS=ETTh1 HORIZONS=96 tests/bench/ts_table.sh
 #   EVAL_TSV=lines.tsv tests/bench/ts_table.sh   # tabulate eval lines already measured
+#   SEEDS="2021 2022 2023" MODELS=Autoformer DATASETS=ETTh1 HORIZONS=96 tests/bench/ts_table.sh
 #
 # Prints one TSV line per run:
-#   model dataset horizon mse mae paper_mse paper_mae ratio seconds
+#   model dataset horizon mse mae paper_mse paper_mae ratio seconds seed
 # ratio = our MSE / the paper's MSE (below 1: better than published); "-"
 # where no paper number exists (NLinear).  Scores are on the scaled data,
-# every test window (drop_last=False), seed 2021 unless SEED is set.
+# every test window (drop_last=False), seed 2021 unless SEED is set (SEEDS:
+# a run for each seed in the list; seed is "-" for EVAL_TSV lines).
 #
 # Settings (Time-Series-Library @ 4e938a1 scripts/long_term_forecast/*, and
 # thuml/iTransformer scripts/multivariate_forecasting/* for iTransformer; lr
@@ -45,6 +47,7 @@ DATASETS=${DATASETS:-ETTh1 ETTh2 ETTm1 ETTm2 exchange_rate}
 HORIZONS=${HORIZONS:-96 192 336 720}
 THREADS=${THREADS:-2}
 SEED=${SEED:-2021}
+SEEDS=${SEEDS:-$SEED}
 
 # paper MODEL DATASET H -> "mse mae" or "- -"
 paper() {
@@ -186,21 +189,22 @@ settings() {
 	esac
 }
 
-# tab MODEL DATASET H MSE MAE SECONDS: one output line
+# tab MODEL DATASET H MSE MAE SECONDS SEED: one output line
 tab() {
-	# shellcheck disable=SC2046 # paper's two words become $7 and $8
-	set -- "$1" "$2" "$3" "$4" "$5" "$6" $(paper "$1" "$2" "$3")
-	awk -v OFS='\t' -v m="$1" -v d="$2" -v h="$3" -v mse="$4" -v mae="$5" -v s="$6" -v pm="$7" -v pa="$8" \
+	# shellcheck disable=SC2046 # paper's two words become $8 and $9
+	set -- "$1" "$2" "$3" "$4" "$5" "$6" "$7" $(paper "$1" "$2" "$3")
+	awk -v OFS='\t' -v m="$1" -v d="$2" -v h="$3" -v mse="$4" -v mae="$5" -v s="$6" -v seed="$7" \
+		-v pm="$8" -v pa="$9" \
 		'BEGIN { r = pm == "-" ? "-" : sprintf("%.3f", mse / pm);
-		print m, d, h, sprintf("%.3f", mse), sprintf("%.3f", mae), pm, pa, r, s }'
+		print m, d, h, sprintf("%.3f", mse), sprintf("%.3f", mae), pm, pa, r, s, seed }'
 }
 
-printf 'model\tdataset\thorizon\tmse\tmae\tpaper_mse\tpaper_mae\tratio\tseconds\n'
+printf 'model\tdataset\thorizon\tmse\tmae\tpaper_mse\tpaper_mae\tratio\tseconds\tseed\n'
 if [ -n "${EVAL_TSV:-}" ]; then
 	# eval lines: model data seq_len horizon mse mae seconds (header lines skipped)
 	awk -F'\t' '$1 != "model" && NF >= 7 { n = split($2, p, "/"); d = p[n]; sub(/\.csv(\.gz)?$/, "", d);
 		print $1, d, $4, $5, $6, $7 }' "$EVAL_TSV" | while read -r m d h mse mae s; do
-		tab "$m" "$d" "$h" "$mse" "$mae" "$s"
+		tab "$m" "$d" "$h" "$mse" "$mae" "$s" -
 	done
 	exit 0
 fi
@@ -211,15 +215,16 @@ for m in $MODELS; do
 		[ -r "$f" ] || f=$D/$d.csv.gz
 		[ -r "$f" ] || { echo "ts_table: no $D/$d.csv[.gz], skipped" >&2; continue; }
 		for h in $HORIZONS; do
-			# shellcheck disable=SC2046 # settings are several words
-			ck=
-			[ -z "${CKPT_DIR:-}" ] || ck="--checkpoint $CKPT_DIR/$m-$d-$h-s$SEED-t$THREADS.ckpt"
-			# shellcheck disable=SC2086 # $ck is two words or none
-			line=$("$BIN" eval -q --no-header -t "$THREADS" --seed "$SEED" --model "$m" --horizon "$h" \
-				$(settings "$m" "$d" "$h") $ck "$f")
-			# shellcheck disable=SC2086 # the eval line's fields become $1..$7
-			set -- $line
-			tab "$m" "$d" "$h" "$5" "$6" "$7"
+			for seed in $SEEDS; do
+				ck=
+				[ -z "${CKPT_DIR:-}" ] || ck="--checkpoint $CKPT_DIR/$m-$d-$h-s$seed-t$THREADS.ckpt"
+				# shellcheck disable=SC2046,SC2086 # settings are several words, $ck two or none
+				line=$("$BIN" eval -q --no-header -t "$THREADS" --seed "$seed" --model "$m" --horizon "$h" \
+					$(settings "$m" "$d" "$h") $ck "$f")
+				# shellcheck disable=SC2086 # the eval line's fields become $1..$7
+				set -- $line
+				tab "$m" "$d" "$h" "$5" "$6" "$7" "$seed"
+			done
 		done
 	done
 done
