@@ -24,41 +24,17 @@
 #define G_C 5
 #define G_M 4
 
-static void golden_path(char *buf, size_t cap, const char *name)
-{
-	const char *top = getenv("DC_TOP");
-	snprintf(buf, cap, "%s/tests/golden/tslib/%s", top ? top : ".", name);
-}
-
 /* n floats from tests/golden/tslib/<name>.f32, or NULL (test failure) */
 static float *golden_f32(const char *name, size_t n)
 {
-	char path[1024], file[256];
+	char file[256];
 	snprintf(file, sizeof file, "%s.f32", name);
-	golden_path(path, sizeof path, file);
-	FILE *fp = fopen(path, "rb");
-	float *v = dc_alloc(n * sizeof *v);
-	size_t got = fp ? fread(v, sizeof *v, n + 1, fp) : 0;
-	if (fp)
-		fclose(fp);
-	if (got != n) {
-		T_FAILED("cannot read %zu floats from %s", n, path);
-		dc_free(v);
-		return NULL;
-	}
-	return v;
+	return fc_golden_read("tslib", file, n);
 }
 
 static struct dc_safetensors *golden_st(const char *name)
 {
-	char path[1024];
-	struct dc_safetensors *st = NULL;
-	golden_path(path, sizeof path, name);
-	if (dc_safetensors_open(&st, path)) {
-		T_FAILED("cannot open %s: %s", path, dc_errmsg());
-		return NULL;
-	}
-	return st;
+	return fc_golden_open("tslib", name);
 }
 
 static struct dc_config *tiny_config(float dropout)

@@ -1,7 +1,7 @@
 /*
- * fc_state.h - shared by the forecaster unit tests: load a reference
- * state_dict (a safetensors file written by the golden scripts) into a
- * forecaster's parameters by name.
+ * fc_state.h - shared by the forecaster unit tests: read the golden files
+ * the scripts in tests/golden write, load a reference state_dict into a
+ * forecaster's parameters by name, count its parameters.
  */
 #ifndef DC_FC_STATE_H
 #define DC_FC_STATE_H
@@ -9,6 +9,63 @@
 #include "test.h"
 #include "io/safetensors.h"
 #include "models/forecast.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* tests/golden/<dir>/<name>, under $DC_TOP (default: the current folder) */
+static inline void fc_golden_path(char *buf, size_t cap, const char *dir, const char *name)
+{
+	const char *top = getenv("DC_TOP");
+	snprintf(buf, cap, "%s/tests/golden/%s/%s", top ? top : ".", dir, name);
+}
+
+/* exactly n 4-byte values (float or int32) of tests/golden/<dir>/<name>,
+ * or NULL and a test failure */
+static inline void *fc_golden_read(const char *dir, const char *name, size_t n)
+{
+	char path[1024];
+	fc_golden_path(path, sizeof path, dir, name);
+	FILE *fp = fopen(path, "rb");
+	float *v = dc_alloc(n * 4 + 4);
+	size_t got = fp ? fread(v, 4, n + 1, fp) : 0;
+	if (fp)
+		fclose(fp);
+	if (got != n) {
+		T_FAILED("cannot read %zu values from %s", n, path);
+		dc_free(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* tests/golden/<dir>/<name> opened as safetensors, or NULL and a test failure */
+static inline struct dc_safetensors *fc_golden_open(const char *dir, const char *name)
+{
+	char path[1024];
+	struct dc_safetensors *st = NULL;
+	fc_golden_path(path, sizeof path, dir, name);
+	if (dc_safetensors_open(&st, path)) {
+		T_FAILED("cannot open %s: %s", path, dc_errmsg());
+		return NULL;
+	}
+	return st;
+}
+
+/* trainable parameters: every tensor but BatchNorm's running statistics
+ * and batch counter */
+static inline size_t fc_count_params(const struct dc_forecaster *f)
+{
+	size_t total = 0, n;
+	for (int i = 0; i < f->n_tensors; i++) {
+		if (strstr(f->tensors[i].name, "running") || strstr(f->tensors[i].name, "num_batches"))
+			continue;
+		dc_shape_numel(f->tensors[i].rank, f->tensors[i].shape, &n);
+		total += n;
+	}
+	return total;
+}
 
 /* Load every tensor of f by name from st; each must be present with the
  * same element count, and every tensor of st must be one of f's. */
@@ -31,6 +88,30 @@ static int load_state(struct dc_forecaster *f, const struct dc_safetensors *st)
 		}
 	}
 	return 0;
+}
+
+/* A training forward (dropout seed 33) and backward of the batch at 1 and
+ * at 2 threads give bit-identical outputs and gradients; y gets the
+ * output. */
+static inline void fc_check_threads(struct dc_forecaster *f, int B, const float *x, const float *xm,
+                                    const float *ym, float *y)
+{
+	size_t ny = (size_t)B * f->dims.pred_len * f->dims.n_vars;
+	float *y2 = dc_alloc(ny * 4), *g1 = dc_alloc(f->n_params * 4);
+	dc_set_threads(1);
+	dc_fc_zero_grad(f);
+	CHECK_EQ_INT(f->kind->forward(f, B, x, xm, ym, y, 1, 33), DC_OK);
+	CHECK_EQ_INT(f->kind->backward(f, B, y), DC_OK);
+	memcpy(g1, f->grads, f->n_params * 4);
+	dc_set_threads(2);
+	dc_fc_zero_grad(f);
+	CHECK_EQ_INT(f->kind->forward(f, B, x, xm, ym, y2, 1, 33), DC_OK);
+	CHECK_EQ_INT(f->kind->backward(f, B, y2), DC_OK);
+	dc_set_threads(0);
+	CHECK(memcmp(y, y2, ny * 4) == 0);
+	CHECK(memcmp(g1, f->grads, f->n_params * 4) == 0);
+	dc_free(y2);
+	dc_free(g1);
 }
 
 #endif

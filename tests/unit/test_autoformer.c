@@ -29,40 +29,12 @@ extern const struct dc_fc_model dc_fc_autoformer;
 struct variant { const char *tag; int S, H; };
 static const struct variant VAR[3] = { { "base", 12, 12 }, { "pad", 12, 13 }, { "trunc", 6, 8 } };
 
-static void golden_path(char *buf, size_t cap, const char *name)
-{
-	const char *top = getenv("DC_TOP");
-	snprintf(buf, cap, "%s/tests/golden/autoformer/%s", top ? top : ".", name);
-}
-
+/* tests/golden/autoformer/[<tag>_]<what>.f32 */
 static float *golden_f32(const char *tag, const char *what, size_t n)
 {
-	char path[1024], file[256];
+	char file[256];
 	snprintf(file, sizeof file, "%s%s%s.f32", tag ? tag : "", tag ? "_" : "", what);
-	golden_path(path, sizeof path, file);
-	FILE *fp = fopen(path, "rb");
-	float *v = dc_alloc(n * sizeof *v);
-	size_t got = fp ? fread(v, sizeof *v, n + 1, fp) : 0;
-	if (fp)
-		fclose(fp);
-	if (got != n) {
-		T_FAILED("cannot read %zu floats from %s", n, path);
-		dc_free(v);
-		return NULL;
-	}
-	return v;
-}
-
-static struct dc_safetensors *golden_st(const char *name)
-{
-	char path[1024];
-	struct dc_safetensors *st = NULL;
-	golden_path(path, sizeof path, name);
-	if (dc_safetensors_open(&st, path)) {
-		T_FAILED("cannot open %s: %s", path, dc_errmsg());
-		return NULL;
-	}
-	return st;
+	return fc_golden_read("autoformer", file, n);
 }
 
 static int create_tiny(struct dc_forecaster *f, int S, int H, int M, float dropout, double factor)
@@ -87,16 +59,6 @@ static int create_tiny(struct dc_forecaster *f, int S, int H, int M, float dropo
 	return 0;
 }
 
-static size_t count_params(const struct dc_forecaster *f)
-{
-	size_t total = 0, n;
-	for (int i = 0; i < f->n_tensors; i++) {
-		dc_shape_numel(f->tensors[i].rank, f->tensors[i].shape, &n);
-		total += n;
-	}
-	return total;
-}
-
 TEST(registry_and_counts)
 {
 	CHECK(dc_fc_model_find("autoformer") == &dc_fc_autoformer);
@@ -108,7 +70,7 @@ TEST(registry_and_counts)
 		struct dc_forecaster f;
 		struct dc_fc_dims dims = { 96, 48, H[i], 7, 4 };
 		CHECK_EQ_INT(dc_fc_create(&f, &dc_fc_autoformer, &dims, NULL, 1), DC_OK);
-		CHECK_EQ_INT(count_params(&f), 10535943);
+		CHECK_EQ_INT(fc_count_params(&f), 10535943);
 		if (i == 0) {
 			CHECK_EQ_INT(f.n_tensors, 49);
 			CHECK(dc_fc_param(&f, "decoder.layers.0.cross_attention.key_projection.bias") != NULL);
@@ -155,10 +117,10 @@ static void check_variant(const struct variant *v)
 	size_t ny = (size_t)G_B * H * G_C;
 	if (create_tiny(&f, S, H, G_M, 0.1f, 3) || create_tiny(&ft, S, H, G_M, 0.0f, 3))
 		return;
-	struct dc_safetensors *st = golden_st("state.safetensors");
+	struct dc_safetensors *st = fc_golden_open("autoformer", "state.safetensors");
 	char name[128];
 	snprintf(name, sizeof name, "%s_grad.safetensors", v->tag);
-	struct dc_safetensors *gs = golden_st(name);
+	struct dc_safetensors *gs = fc_golden_open("autoformer", name);
 	float *x = golden_f32(NULL, "x", G_B * G_L * G_C), *xm = golden_f32(NULL, "xmark", G_B * G_L * G_M);
 	float *ym = golden_f32(v->tag, "ymark", (size_t)G_B * (S + H) * G_M);
 	float *want = golden_f32(v->tag, "y", ny), *want_t = golden_f32(v->tag, "train_y", ny);
@@ -320,22 +282,11 @@ TEST(thread_independence)
 	size_t nx = (size_t)B * G_L * G_C, ny = (size_t)B * 12 * G_C;
 	size_t nm = (size_t)B * G_L * G_M, nym = (size_t)B * 24 * G_M;
 	float *x = dc_alloc(nx * 4), *xm = dc_alloc(nm * 4), *ym = dc_alloc(nym * 4);
-	float *y1 = dc_alloc(ny * 4), *y2 = dc_alloc(ny * 4), *g1 = dc_alloc(f.n_params * 4);
+	float *y1 = dc_alloc(ny * 4), *y2 = dc_alloc(ny * 4);
 	dc_rng_normal(5, 0, 0, x, nx);
 	dc_rng_uniform(5, 1, 0, xm, nm);
 	dc_rng_uniform(5, 2, 0, ym, nym);
-	dc_set_threads(1);
-	dc_fc_zero_grad(&f);
-	CHECK_EQ_INT(f.kind->forward(&f, B, x, xm, ym, y1, 1, 33), DC_OK);
-	CHECK_EQ_INT(f.kind->backward(&f, B, y1), DC_OK);
-	memcpy(g1, f.grads, f.n_params * 4);
-	dc_set_threads(2);
-	dc_fc_zero_grad(&f);
-	CHECK_EQ_INT(f.kind->forward(&f, B, x, xm, ym, y2, 1, 33), DC_OK);
-	CHECK_EQ_INT(f.kind->backward(&f, B, y2), DC_OK);
-	dc_set_threads(0);
-	CHECK(memcmp(y1, y2, ny * 4) == 0);
-	CHECK(memcmp(g1, f.grads, f.n_params * 4) == 0);
+	fc_check_threads(&f, B, x, xm, ym, y1);
 	// another seed: other dropout masks; eval mode ignores the seed
 	CHECK_EQ_INT(f.kind->forward(&f, B, x, xm, ym, y2, 1, 34), DC_OK);
 	CHECK(memcmp(y1, y2, ny * 4) != 0);
@@ -345,7 +296,7 @@ TEST(thread_independence)
 	CHECK_EQ_INT(f.kind->backward(&f, B, y1), DC_EINVAL);
 	// marks are required when n_marks > 0
 	CHECK_EQ_INT(f.kind->forward(&f, B, x, xm, NULL, y2, 0, 2), DC_EINVAL);
-	dc_free(x); dc_free(xm); dc_free(ym); dc_free(y1); dc_free(y2); dc_free(g1);
+	dc_free(x); dc_free(xm); dc_free(ym); dc_free(y1); dc_free(y2);
 	dc_fc_release(&f);
 }
 

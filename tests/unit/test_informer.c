@@ -26,42 +26,6 @@
 #define G_C 5
 #define G_M 4
 
-static void gpath(char *buf, size_t cap, const char *name)
-{
-	const char *top = getenv("DC_TOP");
-	snprintf(buf, cap, "%s/tests/golden/informer/%s", top ? top : ".", name);
-}
-
-/* n 4-byte values of tests/golden/informer/<name>, or NULL (failure) */
-static void *golden_raw(const char *name, size_t n)
-{
-	char path[1024];
-	gpath(path, sizeof path, name);
-	FILE *fp = fopen(path, "rb");
-	float *v = dc_alloc(n * 4 + 4);
-	size_t got = fp ? fread(v, 4, n + 1, fp) : 0;
-	if (fp)
-		fclose(fp);
-	if (got != n) {
-		T_FAILED("cannot read %zu values from %s", n, path);
-		dc_free(v);
-		return NULL;
-	}
-	return v;
-}
-
-static struct dc_safetensors *golden_st(const char *name)
-{
-	char path[1024];
-	struct dc_safetensors *st = NULL;
-	gpath(path, sizeof path, name);
-	if (dc_safetensors_open(&st, path)) {
-		T_FAILED("cannot open %s: %s", path, dc_errmsg());
-		return NULL;
-	}
-	return st;
-}
-
 static int create_tiny(struct dc_forecaster *f, float dropout, int marks, uint64_t seed)
 {
 	char js[256];
@@ -83,18 +47,6 @@ static int create_tiny(struct dc_forecaster *f, float dropout, int marks, uint64
 	return 0;
 }
 
-static size_t count_params(const struct dc_forecaster *f)
-{
-	size_t total = 0, n;
-	for (int i = 0; i < f->n_tensors; i++) {
-		if (strstr(f->tensors[i].name, "running") || strstr(f->tensors[i].name, "num_batches"))
-			continue;
-		dc_shape_numel(f->tensors[i].rank, f->tensors[i].shape, &n);
-		total += n;
-	}
-	return total;
-}
-
 TEST(registry_and_counts)
 {
 	CHECK(dc_fc_model_find("informer") == &dc_fc_informer);
@@ -106,7 +58,7 @@ TEST(registry_and_counts)
 		struct dc_forecaster f;
 		struct dc_fc_dims dims = { 96, 48, H[i], 7, 4 };
 		CHECK_EQ_INT(dc_fc_create(&f, &dc_fc_informer, &dims, NULL, 1), DC_OK);
-		CHECK_EQ_INT(count_params(&f), 11328007);
+		CHECK_EQ_INT(fc_count_params(&f), 11328007);
 		if (i == 0) {
 			CHECK(dc_fc_param(&f, "encoder.conv_layers.0.downConv.weight") != NULL);
 			CHECK(dc_fc_param(&f, "encoder.conv_layers.0.norm.running_var")[5] == 1.0f);
@@ -153,12 +105,12 @@ TEST(forward_parity_tslib)
 		return;
 	size_t nidx = dc_informer_sample_count(&f);
 	CHECK_EQ_INT(nidx, 909);
-	struct dc_safetensors *st = golden_st("informer.safetensors");
-	float *x = golden_raw("informer_x.f32", G_B * G_L * G_C);
-	float *xm = golden_raw("informer_xmark.f32", G_B * G_L * G_M);
-	float *ym = golden_raw("informer_ymark.f32", G_B * G_T * G_M);
-	float *want = golden_raw("informer_y.f32", G_B * G_H * G_C);
-	int32_t *idx = golden_raw("informer_idx.i32", nidx);
+	struct dc_safetensors *st = fc_golden_open("informer", "informer.safetensors");
+	float *x = fc_golden_read("informer", "informer_x.f32", G_B * G_L * G_C);
+	float *xm = fc_golden_read("informer", "informer_xmark.f32", G_B * G_L * G_M);
+	float *ym = fc_golden_read("informer", "informer_ymark.f32", G_B * G_T * G_M);
+	float *want = fc_golden_read("informer", "informer_y.f32", G_B * G_H * G_C);
+	int32_t *idx = fc_golden_read("informer", "informer_idx.i32", nidx);
 	float *y = dc_calloc(G_B * G_H * G_C, sizeof *y);
 	if (st && x && xm && ym && want && idx && load_state(&f, st) == 0) {
 		CHECK_EQ_INT(dc_informer_set_samples(&f, idx, nidx), DC_OK);
@@ -189,15 +141,15 @@ TEST(train_parity_tslib)
 	if (create_tiny(&f, 0.0f, 1, 42))
 		return;
 	size_t nidx = dc_informer_sample_count(&f), ny = G_B * G_H * G_C;
-	struct dc_safetensors *st = golden_st("informer.safetensors");
-	struct dc_safetensors *gs = golden_st("informer_grad.safetensors");
-	struct dc_safetensors *as = golden_st("informer_after.safetensors");
-	float *x = golden_raw("informer_x.f32", G_B * G_L * G_C);
-	float *xm = golden_raw("informer_xmark.f32", G_B * G_L * G_M);
-	float *ym = golden_raw("informer_ymark.f32", G_B * G_T * G_M);
-	float *want = golden_raw("informer_train_y.f32", ny);
-	float *tgt = golden_raw("informer_target.f32", ny);
-	int32_t *idx = golden_raw("informer_train_idx.i32", nidx);
+	struct dc_safetensors *st = fc_golden_open("informer", "informer.safetensors");
+	struct dc_safetensors *gs = fc_golden_open("informer", "informer_grad.safetensors");
+	struct dc_safetensors *as = fc_golden_open("informer", "informer_after.safetensors");
+	float *x = fc_golden_read("informer", "informer_x.f32", G_B * G_L * G_C);
+	float *xm = fc_golden_read("informer", "informer_xmark.f32", G_B * G_L * G_M);
+	float *ym = fc_golden_read("informer", "informer_ymark.f32", G_B * G_T * G_M);
+	float *want = fc_golden_read("informer", "informer_train_y.f32", ny);
+	float *tgt = fc_golden_read("informer", "informer_target.f32", ny);
+	int32_t *idx = fc_golden_read("informer", "informer_train_idx.i32", nidx);
 	float *y = dc_calloc(ny, sizeof *y), *dy = dc_calloc(ny, sizeof *dy);
 	if (st && gs && as && x && xm && ym && want && tgt && idx && load_state(&f, st) == 0) {
 		CHECK_EQ_INT(dc_informer_set_samples(&f, idx, nidx), DC_OK);
@@ -355,22 +307,10 @@ TEST(thread_independence_and_no_marks)
 	size_t nx = (size_t)B * G_L * G_C, ny = (size_t)B * G_H * G_C;
 	float *x = dc_alloc(nx * 4), *xm = dc_alloc((size_t)B * G_L * G_M * 4);
 	float *ym = dc_alloc((size_t)B * G_T * G_M * 4), *y1 = dc_alloc(ny * 4), *y2 = dc_alloc(ny * 4);
-	float *g1 = dc_alloc(f.n_params * 4);
 	dc_rng_normal(5, 0, 0, x, nx);
 	dc_rng_uniform(5, 1, 0, xm, (size_t)B * G_L * G_M);
 	dc_rng_uniform(5, 2, 0, ym, (size_t)B * G_T * G_M);
-	dc_set_threads(1);
-	dc_fc_zero_grad(&f);
-	CHECK_EQ_INT(f.kind->forward(&f, B, x, xm, ym, y1, 1, 33), DC_OK);
-	CHECK_EQ_INT(f.kind->backward(&f, B, y1), DC_OK);
-	memcpy(g1, f.grads, f.n_params * 4);
-	dc_set_threads(2);
-	dc_fc_zero_grad(&f);
-	CHECK_EQ_INT(f.kind->forward(&f, B, x, xm, ym, y2, 1, 33), DC_OK);
-	CHECK_EQ_INT(f.kind->backward(&f, B, y2), DC_OK);
-	dc_set_threads(0);
-	CHECK(memcmp(y1, y2, ny * 4) == 0);
-	CHECK(memcmp(g1, f.grads, f.n_params * 4) == 0);
+	fc_check_threads(&f, B, x, xm, ym, y1);
 	CHECK(*dc_fc_param(&f, "encoder.conv_layers.0.norm.num_batches_tracked") == 2.0f);
 	// another seed draws other samples and dropout masks
 	CHECK_EQ_INT(f.kind->forward(&f, B, x, xm, ym, y2, 1, 34), DC_OK);
@@ -388,7 +328,7 @@ TEST(thread_independence_and_no_marks)
 		CHECK(isfinite(y1[0]) && isfinite(y1[ny - 1]));
 		dc_fc_release(&f);
 	}
-	dc_free(x); dc_free(xm); dc_free(ym); dc_free(y1); dc_free(y2); dc_free(g1);
+	dc_free(x); dc_free(xm); dc_free(ym); dc_free(y1); dc_free(y2);
 }
 
 /* INFORMER_BENCH=1: forward + backward of the TSLib ETTh1 config, batch 32 */
