@@ -13,6 +13,7 @@
 #include "ops/ops.h"
 #include "image/image.h"
 #include "image/lsd.h"
+#include "image/canvas.h"
 #include "signal/signal.h"
 #include "metrics/metrics.h"
 #include "text/spm.h"

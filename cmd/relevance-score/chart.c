@@ -3,12 +3,10 @@
  * combined score per control block, two bars per block (zeroed residual
  * blue, bypassed orange) and a grey bar for all blocks off, with a frame,
  * a zero line, horizontal grid lines labelled with their values, the block
- * numbers under the bars and a legend, in a 3x5 pixel font (drawing as
- * ts-forecast's plot.c: no text rendering library).  Written to a
- * temporary file in the same folder and renamed into place.
+ * numbers under the bars and a legend (lib/image/canvas.h draws).
+ * Written to a temporary file in the same folder and renamed into place.
  */
 #define _GNU_SOURCE
-#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -17,6 +15,7 @@
 #include <unistd.h>
 
 #include "io/media.h"
+#include "image/canvas.h"
 #include "cli/cli.h"
 #include "rs.h"
 
@@ -27,60 +26,18 @@
 #define MT 36
 #define MB 32
 
-static unsigned char *canvas;
-
-static void px(int x, int y, const unsigned char rgb[3])
-{
-	if (x < 0 || y < 0 || x >= PW || y >= PH)
-		return;
-	memcpy(canvas + ((size_t)y * PW + (size_t)x) * 3, rgb, 3);
-}
-
-static void rect(int x0, int y0, int x1, int y1, const unsigned char rgb[3])
-{
-	if (x0 > x1) { int t = x0; x0 = x1; x1 = t; }
-	if (y0 > y1) { int t = y0; y0 = y1; y1 = t; }
-	for (int y = y0; y <= y1; y++)
-		for (int x = x0; x <= x1; x++)
-			px(x, y, rgb);
-}
-
-/* 3x5 glyphs, rows top to bottom, 3 bits each (4 = left column). */
-static const char glyph_chars[] = "0123456789.-ABCEKLOPRSYZ";
-static const unsigned char glyphs[][5] = {
-	{ 7, 5, 5, 5, 7 }, { 2, 6, 2, 2, 7 }, { 7, 1, 7, 4, 7 }, { 7, 1, 7, 1, 7 }, { 5, 5, 7, 1, 1 },
-	{ 7, 4, 7, 1, 7 }, { 7, 4, 7, 5, 7 }, { 7, 1, 1, 1, 1 }, { 7, 5, 7, 5, 7 }, { 7, 5, 7, 1, 7 },
-	{ 0, 0, 0, 0, 2 }, { 0, 0, 7, 0, 0 },
-	{ 2, 5, 7, 5, 5 }, { 6, 5, 6, 5, 6 }, { 7, 4, 4, 4, 7 }, { 7, 4, 6, 4, 7 }, { 5, 5, 6, 5, 5 },
-	{ 4, 4, 4, 4, 7 }, { 7, 5, 5, 5, 7 }, { 6, 5, 6, 4, 4 }, { 6, 5, 6, 5, 5 }, { 7, 4, 7, 1, 7 },
-	{ 5, 5, 2, 2, 2 }, { 7, 1, 2, 4, 7 },
-};
-
-/* Text at (x, y) (top left), 2x scaled glyphs 8 pixels apart. */
-static void text(int x, int y, const char *s, const unsigned char rgb[3])
-{
-	for (; *s; s++, x += 8) {
-		const char *g = strchr(glyph_chars, toupper((unsigned char)*s));
-		if (!g || !*g)
-			continue;
-		const unsigned char *rows = glyphs[g - glyph_chars];
-		for (int r = 0; r < 5; r++)
-			for (int b = 0; b < 3; b++)
-				if (rows[r] & (4 >> b))
-					rect(x + 2 * b, y + 2 * r, x + 2 * b + 1, y + 2 * r + 1, rgb);
-	}
-}
-
 enum dc_status rs_chart(const char *path, const struct rs_row *rows, int n)
 {
 	static const unsigned char black[3] = { 0, 0, 0 },
 	                           grid[3] = { 225, 225, 225 }, blue[3] = { 40, 90, 190 },
 	                           orange[3] = { 235, 130, 30 }, grey[3] = { 120, 120, 120 },
 	                           dark[3] = { 60, 60, 60 };
-	canvas = malloc((size_t)PW * PH * 3);
+	static const unsigned char white[3] = { 255, 255, 255 };
+	unsigned char *canvas = malloc((size_t)PW * PH * 3);
 	if (!canvas)
 		return dc_fail(DC_ENOMEM, "out of memory");
-	memset(canvas, 255, (size_t)PW * PH * 3);   /* white */
+	struct dc_canvas c;
+	dc_canvas_init(&c, canvas, PW, PH, white);
 	double ymin = 0, ymax = 0;
 	for (int r = 0; r < n; r++) {
 		ymin = fmin(ymin, rows[r].score);
@@ -97,10 +54,10 @@ enum dc_status rs_chart(const char *path, const struct rs_row *rows, int n)
 	for (int g = 0; g <= 4; g++) {
 		double v = ymin + (ymax - ymin) * g / 4.0;
 		int y = YOF(v);
-		rect(x0, y, x1, y, grid);
+		dc_canvas_rect(&c, x0, y, x1, y, grid);
 		char buf[32];
 		snprintf(buf, sizeof buf, "%.3g", v);
-		text(4, y - 5, buf, grey);
+		dc_canvas_text(&c, 4, y - 5, buf, grey);
 	}
 	/* groups: one per block (zero, bypass), then "all" */
 	int nblk = 0;
@@ -118,7 +75,7 @@ enum dc_status rs_chart(const char *path, const struct rs_row *rows, int n)
 		int cx = x0 + (int)lround(gw * (gi + 0.5));
 		int xa = rows[r].block < 0 ? cx - bw / 2 : rows[r].mode == 1 ? cx - bw : cx;
 		const unsigned char *col = rows[r].block < 0 ? grey : rows[r].mode == 1 ? blue : orange;
-		rect(xa, YOF(rows[r].score), xa + bw - 1, yz, col);
+		dc_canvas_rect(&c, xa, YOF(rows[r].score), xa + bw - 1, yz, col);
 	}
 	for (int gi = 0; gi < groups; gi++) {
 		char buf[16];
@@ -127,22 +84,22 @@ enum dc_status rs_chart(const char *path, const struct rs_row *rows, int n)
 		else
 			snprintf(buf, sizeof buf, "all");
 		int cx = x0 + (int)lround(gw * (gi + 0.5));
-		text(cx - (int)strlen(buf) * 4, y1 + 8, buf, dark);
+		dc_canvas_text(&c, cx - (int)strlen(buf) * 4, y1 + 8, buf, dark);
 	}
 #undef YOF
-	rect(x0, yz, x1, yz, black);
-	rect(x0, y0, x1, y0, black);
-	rect(x0, y1, x1, y1, black);
-	rect(x0, y0, x0, y1, black);
-	rect(x1, y0, x1, y1, black);
+	dc_canvas_rect(&c, x0, yz, x1, yz, black);
+	dc_canvas_rect(&c, x0, y0, x1, y0, black);
+	dc_canvas_rect(&c, x0, y1, x1, y1, black);
+	dc_canvas_rect(&c, x0, y0, x0, y1, black);
+	dc_canvas_rect(&c, x1, y0, x1, y1, black);
 	/* legend */
-	rect(x0, 12, x0 + 12, 24, blue);
-	text(x0 + 18, 13, "zero", dark);
-	rect(x0 + 70, 12, x0 + 82, 24, orange);
-	text(x0 + 88, 13, "bypass", dark);
-	rect(x0 + 156, 12, x0 + 168, 24, grey);
-	text(x0 + 174, 13, "all zero", dark);
-	text(x1 - 5 * 8, 13, "score", dark);
+	dc_canvas_rect(&c, x0, 12, x0 + 12, 24, blue);
+	dc_canvas_text(&c, x0 + 18, 13, "zero", dark);
+	dc_canvas_rect(&c, x0 + 70, 12, x0 + 82, 24, orange);
+	dc_canvas_text(&c, x0 + 88, 13, "bypass", dark);
+	dc_canvas_rect(&c, x0 + 156, 12, x0 + 168, 24, grey);
+	dc_canvas_text(&c, x0 + 174, 13, "all zero", dark);
+	dc_canvas_text(&c, x1 - 5 * 8, 13, "score", dark);
 
 	struct dc_image img = { PW, PH, 3, 8, canvas };
 	const char *txt[] = { "Software", "diffcore relevance-score", NULL };
@@ -166,6 +123,5 @@ enum dc_status rs_chart(const char *path, const struct rs_row *rows, int n)
 	}
 	free(tmp);
 	free(canvas);
-	canvas = NULL;
 	return st;
 }

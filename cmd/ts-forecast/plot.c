@@ -2,9 +2,8 @@
  * plot.c - the --plot PNG: a 900x360 RGB chart of the recent history
  * (dark blue), the forecast (red) and its interval (light red band), with
  * a frame, a dashed line at the forecast origin, horizontal grid lines and
- * the y value of each labelled in a 3x5 pixel digit font.  No text
- * rendering library: lines are Bresenham, the band is filled column by
- * column.
+ * the y value of each labelled (lib/image/canvas.h draws); the band is
+ * filled column by column.
  */
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 #include <string.h>
 
 #include "tsf.h"
+#include "image/canvas.h"
 
 #define PW 900
 #define PH 360
@@ -19,61 +19,6 @@
 #define MR 16
 #define MT 16
 #define MB 24
-
-struct canvas {
-	unsigned char *p;
-};
-
-static void px(struct canvas *c, int x, int y, const unsigned char rgb[3])
-{
-	if (x < 0 || y < 0 || x >= PW || y >= PH)
-		return;
-	memcpy(c->p + ((size_t)y * PW + (size_t)x) * 3, rgb, 3);
-}
-
-static void line(struct canvas *c, int x0, int y0, int x1, int y1, const unsigned char rgb[3], int thick)
-{
-	int dx = abs(x1 - x0), sx = x0 < x1 ? 1 : -1, dy = -abs(y1 - y0), sy = y0 < y1 ? 1 : -1, err = dx + dy;
-	for (;;) {
-		for (int t = 0; t < thick; t++)
-			px(c, x0, y0 + t, rgb);
-		if (x0 == x1 && y0 == y1)
-			break;
-		int e2 = 2 * err;
-		if (e2 >= dy) {
-			err += dy;
-			x0 += sx;
-		}
-		if (e2 <= dx) {
-			err += dx;
-			y0 += sy;
-		}
-	}
-}
-
-/* 3x5 glyphs for "0123456789.-e", rows top to bottom, 3 bits each. */
-static const char glyph_chars[] = "0123456789.-e";
-static const unsigned char glyphs[13][5] = {
-	{ 7, 5, 5, 5, 7 }, { 2, 6, 2, 2, 7 }, { 7, 1, 7, 4, 7 }, { 7, 1, 7, 1, 7 }, { 5, 5, 7, 1, 1 },
-	{ 7, 4, 7, 1, 7 }, { 7, 4, 7, 5, 7 }, { 7, 1, 1, 1, 1 }, { 7, 5, 7, 5, 7 }, { 7, 5, 7, 1, 7 },
-	{ 0, 0, 0, 0, 2 }, { 0, 0, 7, 0, 0 }, { 0, 7, 5, 6, 7 },
-};
-
-static void text(struct canvas *c, int x, int y, const char *s, const unsigned char rgb[3])
-{
-	for (; *s; s++, x += 8) {
-		const char *g = strchr(glyph_chars, *s);
-		if (!g || !*g)
-			continue;
-		const unsigned char *rows = glyphs[g - glyph_chars];
-		for (int r = 0; r < 5; r++)
-			for (int b = 0; b < 3; b++)
-				if (rows[r] & (4 >> b))
-					for (int dy = 0; dy < 2; dy++)
-						for (int dx = 0; dx < 2; dx++)
-							px(c, x + 2 * b + dx, y + 2 * r + dy, rgb);
-	}
-}
 
 enum dc_status tsf_plot(FILE *fp, const double *hist, const int64_t *th, size_t nh, const double *fc,
                         const double *lo, const double *hi, const int64_t *tf, size_t H, const char *title)
@@ -86,9 +31,8 @@ enum dc_status tsf_plot(FILE *fp, const double *hist, const int64_t *th, size_t 
 	img.data = dc_alloc((size_t)PW * PH * 3);
 	if (!img.data)
 		return dc_fail(DC_ENOMEM, "out of memory");
-	struct canvas c = { img.data };
-	for (size_t i = 0; i < (size_t)PW * PH; i++)
-		memcpy(c.p + 3 * i, white, 3);
+	struct dc_canvas c;
+	dc_canvas_init(&c, img.data, PW, PH, white);
 	double ymin = INFINITY, ymax = -INFINITY;
 	for (size_t i = 0; i < nh; i++) {
 		ymin = fmin(ymin, hist[i]);
@@ -114,10 +58,10 @@ enum dc_status tsf_plot(FILE *fp, const double *hist, const int64_t *th, size_t 
 	for (int g = 0; g <= 4; g++) {
 		double v = ymin + (ymax - ymin) * g / 4.0;
 		int y = YOF(v);
-		line(&c, x0, y, x1, y, grid, 1);
+		dc_canvas_line(&c, x0, y, x1, y, grid, 1, 0);
 		char buf[32];
 		snprintf(buf, sizeof buf, "%.3g", v);
-		text(&c, 2, y - 5 < 1 ? 1 : y + 5 > PH - 1 ? PH - 11 : y - 5, buf, grey);
+		dc_canvas_text(&c, 2, y - 5 < 1 ? 1 : y + 5 > PH - 1 ? PH - 11 : y - 5, buf, grey);
 	}
 	/* interval band */
 	if (lo && hi && H > 1)
@@ -127,25 +71,24 @@ enum dc_status tsf_plot(FILE *fp, const double *hist, const int64_t *th, size_t 
 				double a = xb > xa ? (double)(x - xa) / (xb - xa) : 0;
 				int ya = YOF(lo[i] + a * (lo[i + 1] - lo[i])), yb = YOF(hi[i] + a * (hi[i + 1] - hi[i]));
 				for (int y = yb; y <= ya; y++)
-					px(&c, x, y, band);
+					dc_canvas_px(&c, x, y, band);
 			}
 		}
 	/* frame and forecast origin */
-	line(&c, x0, y0, x1, y0, black, 1);
-	line(&c, x0, y1, x1, y1, black, 1);
-	line(&c, x0, y0, x0, y1, black, 1);
-	line(&c, x1, y0, x1, y1, black, 1);
+	dc_canvas_line(&c, x0, y0, x1, y0, black, 1, 0);
+	dc_canvas_line(&c, x0, y1, x1, y1, black, 1, 0);
+	dc_canvas_line(&c, x0, y0, x0, y1, black, 1, 0);
+	dc_canvas_line(&c, x1, y0, x1, y1, black, 1, 0);
 	if (nh) {
 		int xo = XOF(th[nh - 1]);
-		for (int y = y0; y < y1; y += 6)
-			line(&c, xo, y, xo, y + 2, grey, 1);
+		dc_canvas_line(&c, xo, y0, xo, y1, grey, 1, 1);
 	}
 	for (size_t i = 0; i + 1 < nh; i++)
-		line(&c, XOF(th[i]), YOF(hist[i]), XOF(th[i + 1]), YOF(hist[i + 1]), blue, 2);
+		dc_canvas_line(&c, XOF(th[i]), YOF(hist[i]), XOF(th[i + 1]), YOF(hist[i + 1]), blue, 2, 0);
 	if (nh && H)
-		line(&c, XOF(th[nh - 1]), YOF(hist[nh - 1]), XOF(tf[0]), YOF(fc[0]), red, 2);
+		dc_canvas_line(&c, XOF(th[nh - 1]), YOF(hist[nh - 1]), XOF(tf[0]), YOF(fc[0]), red, 2, 0);
 	for (size_t i = 0; i + 1 < H; i++)
-		line(&c, XOF(tf[i]), YOF(fc[i]), XOF(tf[i + 1]), YOF(fc[i + 1]), red, 2);
+		dc_canvas_line(&c, XOF(tf[i]), YOF(fc[i]), XOF(tf[i + 1]), YOF(fc[i + 1]), red, 2, 0);
 #undef XOF
 #undef YOF
 	const char *txt[] = { "Software", "diffcore ts-forecast", NULL };

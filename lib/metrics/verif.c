@@ -18,6 +18,7 @@
 
 #include "metrics.h"
 #include "../io/media.h"
+#include "../image/canvas.h"
 
 /* ---- operating points ------------------------------------------------------------ */
 
@@ -236,80 +237,6 @@ double dc_probit(double p)
 
 /* ---- DET plot ------------------------------------------------------------------------ */
 
-struct canvas {
-	unsigned char *p;
-	int w, h;
-	int cx0, cy0, cx1, cy1;   /* clip rectangle, inclusive */
-};
-
-static void px(struct canvas *c, int x, int y, const unsigned char rgb[3])
-{
-	if (x < c->cx0 || y < c->cy0 || x > c->cx1 || y > c->cy1)
-		return;
-	memcpy(c->p + ((size_t)y * (size_t)c->w + (size_t)x) * 3, rgb, 3);
-}
-
-static void line(struct canvas *c, int x0, int y0, int x1, int y1, const unsigned char rgb[3], int thick, int dash)
-{
-	int dx = abs(x1 - x0), sx = x0 < x1 ? 1 : -1, dy = -abs(y1 - y0), sy = y0 < y1 ? 1 : -1, err = dx + dy;
-	for (int step = 0;; step++) {
-		if (!dash || step % 8 < 4)
-			for (int ty = 0; ty < thick; ty++)
-				for (int tx = 0; tx < thick; tx++)
-					px(c, x0 + tx, y0 + ty, rgb);
-		if (x0 == x1 && y0 == y1)
-			break;
-		int e2 = 2 * err;
-		if (e2 >= dy) {
-			err += dy;
-			x0 += sx;
-		}
-		if (e2 <= dx) {
-			err += dx;
-			y0 += sy;
-		}
-	}
-}
-
-/* 3x5 glyphs, rows top to bottom, 3 bits each (4 = left column). */
-static const char glyph_chars[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ.-%():/,=_+";
-static const unsigned char glyphs[][5] = {
-	{ 7, 5, 5, 5, 7 }, { 2, 6, 2, 2, 7 }, { 7, 1, 7, 4, 7 }, { 7, 1, 7, 1, 7 }, { 5, 5, 7, 1, 1 },
-	{ 7, 4, 7, 1, 7 }, { 7, 4, 7, 5, 7 }, { 7, 1, 1, 1, 1 }, { 7, 5, 7, 5, 7 }, { 7, 5, 7, 1, 7 },
-	{ 2, 5, 7, 5, 5 }, { 6, 5, 6, 5, 6 }, { 3, 4, 4, 4, 3 }, { 6, 5, 5, 5, 6 }, { 7, 4, 6, 4, 7 },
-	{ 7, 4, 6, 4, 4 }, { 3, 4, 5, 5, 3 }, { 5, 5, 7, 5, 5 }, { 7, 2, 2, 2, 7 }, { 1, 1, 1, 5, 2 },
-	{ 5, 5, 6, 5, 5 }, { 4, 4, 4, 4, 7 }, { 5, 7, 7, 5, 5 }, { 6, 5, 5, 5, 5 }, { 2, 5, 5, 5, 2 },
-	{ 6, 5, 6, 4, 4 }, { 2, 5, 5, 6, 3 }, { 6, 5, 6, 5, 5 }, { 3, 4, 2, 1, 6 }, { 7, 2, 2, 2, 2 },
-	{ 5, 5, 5, 5, 7 }, { 5, 5, 5, 5, 2 }, { 5, 5, 7, 7, 5 }, { 5, 5, 2, 5, 5 }, { 5, 5, 2, 2, 2 },
-	{ 7, 1, 2, 4, 7 },
-	{ 0, 0, 0, 0, 2 }, { 0, 0, 7, 0, 0 }, { 5, 1, 2, 4, 5 }, { 1, 2, 2, 2, 1 }, { 4, 2, 2, 2, 4 },
-	{ 0, 2, 0, 2, 0 }, { 1, 1, 2, 4, 4 }, { 0, 0, 0, 2, 4 }, { 0, 7, 0, 7, 0 }, { 0, 0, 0, 0, 7 },
-	{ 0, 2, 7, 2, 0 },
-};
-
-#define GLYPH_ADV 8   /* 2x scaled glyphs: 6 pixels wide, 2 apart; 10 high */
-
-/* Text with its top left at (x, y); lower case is drawn as upper case,
- * anything else without a glyph as a space. */
-static void text(struct canvas *c, int x, int y, const char *s, const unsigned char rgb[3])
-{
-	for (; *s; s++, x += GLYPH_ADV) {
-		int ch = *s >= 'a' && *s <= 'z' ? *s - 'a' + 'A' : *s;
-		const char *g = ch ? strchr(glyph_chars, ch) : NULL;
-		if (!g)
-			continue;
-		const unsigned char *rows = glyphs[g - glyph_chars];
-		for (int r = 0; r < 5; r++)
-			for (int b = 0; b < 3; b++)
-				if (rows[r] & (4 >> b))
-					for (int dy = 0; dy < 2; dy++)
-						for (int dx = 0; dx < 2; dx++)
-							px(c, x + 2 * b + dx, y + 2 * r + dy, rgb);
-	}
-}
-
-static int text_w(const char *s) { return (int)strlen(s) * GLYPH_ADV - 2; }
-
 static const double det_ticks[] = { 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1,
 	                            0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.98, 0.99 };
 #define N_TICKS (int)(sizeof det_ticks / sizeof *det_ticks)
@@ -373,9 +300,8 @@ enum dc_status dc_det_plot(const double *pfa, const double *pmiss, size_t n, con
 	unsigned char *p = dc_alloc(npx * 3);
 	if (!p)
 		return dc_fail(DC_ENOMEM, "det plot: out of memory");
-	struct canvas c = { p, W, H, 0, 0, W - 1, H - 1 };
-	for (size_t i = 0; i < npx; i++)
-		memcpy(p + 3 * i, white, 3);
+	struct dc_canvas c;
+	dc_canvas_init(&c, p, W, H, white);
 	int x0 = 64, x1 = W - 20, y0 = 44, y1 = H - 52;
 #define XOF(u) (x0 + (int)lround(((u) - ulo) / (uhi - ulo) * (x1 - x0)))
 #define YOF(u) (y1 - (int)lround(((u) - ulo) / (uhi - ulo) * (y1 - y0)))
@@ -387,40 +313,40 @@ enum dc_status dc_det_plot(const double *pfa, const double *pmiss, size_t n, con
 			continue;
 		double u = dc_probit(v);
 		int x = XOF(u), y = YOF(u);
-		line(&c, x, y0, x, y1, grid, 1, 0);
-		line(&c, x0, y, x1, y, grid, 1, 0);
+		dc_canvas_line(&c, x, y0, x, y1, grid, 1, 0);
+		dc_canvas_line(&c, x0, y, x1, y, grid, 1, 0);
 		char b[16];
 		pct_label(b, sizeof b, v);
-		int tw = text_w(b);
+		int tw = dc_canvas_text_width(b);
 		if (x - tw / 2 > last_x + 6) {
-			text(&c, x - tw / 2, y1 + 8, b, grey);
+			dc_canvas_text(&c, x - tw / 2, y1 + 8, b, grey);
 			last_x = x + tw / 2;
 		}
 		if (y + 5 < last_y - 4) {
-			text(&c, x0 - 8 - tw, y - 5, b, grey);
+			dc_canvas_text(&c, x0 - 8 - tw, y - 5, b, grey);
 			last_y = y - 5;
 		}
 	}
 	/* frame, labels, title */
-	line(&c, x0, y0, x1, y0, black, 1, 0);
-	line(&c, x0, y1, x1, y1, black, 1, 0);
-	line(&c, x0, y0, x0, y1, black, 1, 0);
-	line(&c, x1, y0, x1, y1, black, 1, 0);
+	dc_canvas_line(&c, x0, y0, x1, y0, black, 1, 0);
+	dc_canvas_line(&c, x0, y1, x1, y1, black, 1, 0);
+	dc_canvas_line(&c, x0, y0, x0, y1, black, 1, 0);
+	dc_canvas_line(&c, x1, y0, x1, y1, black, 1, 0);
 	const char *xl = "false alarm probability (%)";
-	text(&c, (x0 + x1 - text_w(xl)) / 2, y1 + 28, xl, dark);
-	text(&c, 8, y0 - 22, "miss probability (%)", dark);
+	dc_canvas_text(&c, (x0 + x1 - dc_canvas_text_width(xl)) / 2, y1 + 28, xl, dark);
+	dc_canvas_text(&c, 8, y0 - 22, "miss probability (%)", dark);
 	if (o->title && *o->title) {
 		char tb[80];
 		snprintf(tb, sizeof tb, "%s", o->title);
-		int tw = text_w(tb);
-		text(&c, tw < W ? (W - tw) / 2 : 4, 6, tb, black);
+		int tw = dc_canvas_text_width(tb);
+		dc_canvas_text(&c, tw < W ? (W - tw) / 2 : 4, 6, tb, black);
 	}
 	/* inside the plot only: diagonal, curve, points */
 	c.cx0 = x0 + 1;
 	c.cy0 = y0 + 1;
 	c.cx1 = x1 - 1;
 	c.cy1 = y1 - 1;
-	line(&c, x0, y1, x1, y0, diag, 1, 1);
+	dc_canvas_line(&c, x0, y1, x1, y0, diag, 1, 1);
 	double umin = ulo - 2, umax = uhi + 2;   /* clamp infinities just outside the frame */
 #define CL(u) ((u) < umin ? umin : (u) > umax ? umax : (u))
 	int have = 0, px0 = 0, py0 = 0;
@@ -430,9 +356,9 @@ enum dc_status dc_det_plot(const double *pfa, const double *pmiss, size_t n, con
 			continue;
 		int x = XOF(CL(uf)), y = YOF(CL(um));
 		if (have && (x != px0 || y != py0))
-			line(&c, px0, py0, x, y, red, 2, 0);
+			dc_canvas_line(&c, px0, py0, x, y, red, 2, 0);
 		else if (!have)
-			px(&c, x, y, red);
+			dc_canvas_px(&c, x, y, red);
 		have = 1;
 		px0 = x;
 		py0 = y;
@@ -443,12 +369,12 @@ enum dc_status dc_det_plot(const double *pfa, const double *pmiss, size_t n, con
 		int x = XOF(CL(u)), y = YOF(CL(u));
 		for (int a = 0; a < 64; a++) {
 			double t = 2 * M_PI * a / 64;
-			px(&c, x + (int)lround(6 * cos(t)), y + (int)lround(6 * sin(t)), blue);
-			px(&c, x + (int)lround(5 * cos(t)), y + (int)lround(5 * sin(t)), blue);
+			dc_canvas_px(&c, x + (int)lround(6 * cos(t)), y + (int)lround(6 * sin(t)), blue);
+			dc_canvas_px(&c, x + (int)lround(5 * cos(t)), y + (int)lround(5 * sin(t)), blue);
 		}
 		char b[48];
 		snprintf(b, sizeof b, "EER %.2f%%", 100 * o->eer);
-		text(&c, x1 - 8 - text_w(b), ly, b, blue);
+		dc_canvas_text(&c, x1 - 8 - dc_canvas_text_width(b), ly, b, blue);
 		ly += 16;
 	}
 	if (o->min_dcf > 0 && o->dcf_p_target > 0) {
@@ -456,15 +382,15 @@ enum dc_status dc_det_plot(const double *pfa, const double *pmiss, size_t n, con
 		if (!isnan(uf) && !isnan(um)) {
 			int x = XOF(CL(uf)), y = YOF(CL(um));
 			for (int d = -5; d <= 5; d++) {
-				px(&c, x + d, y - 5, green);
-				px(&c, x + d, y + 5, green);
-				px(&c, x - 5, y + d, green);
-				px(&c, x + 5, y + d, green);
+				dc_canvas_px(&c, x + d, y - 5, green);
+				dc_canvas_px(&c, x + d, y + 5, green);
+				dc_canvas_px(&c, x - 5, y + d, green);
+				dc_canvas_px(&c, x + 5, y + d, green);
 			}
 		}
 		char b[64];
 		snprintf(b, sizeof b, "minDCF(%g) %.4f", o->dcf_p_target, o->min_dcf);
-		text(&c, x1 - 8 - text_w(b), ly, b, green);
+		dc_canvas_text(&c, x1 - 8 - dc_canvas_text_width(b), ly, b, green);
 	}
 #undef CL
 #undef XOF
