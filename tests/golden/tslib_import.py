@@ -6,6 +6,7 @@ whose behaviour matters is sklearn's StandardScaler (population std, scale
 1 for a constant column), which the data loaders fit on the training rows.
 Nothing of TSLib is copied here; it is imported from the given path.
 """
+import importlib.util
 import sys
 import types
 
@@ -28,7 +29,19 @@ class StandardScaler:
         return np.asarray(x) * self.scale_ + self.mean_
 
 
+_keep_present = False
+_stubbed = set()
+
+
 def _stub(name, **attrs):
+    """Stand in for module `name`; with setup(..., only_missing=True) an
+    installed third-party package, and TSLib's own submodules, are left as
+    they are."""
+    top = name.split(".")[0]
+    if _keep_present and (top in ("data_provider", "utils") or
+                          (top not in _stubbed and importlib.util.find_spec(top))):
+        return None
+    _stubbed.add(top)
     m = types.ModuleType(name)
     for k, v in attrs.items():
         setattr(m, k, v)
@@ -36,8 +49,13 @@ def _stub(name, **attrs):
     return m
 
 
-def setup(tslib_path):
-    """Make `import data_provider.data_loader`, `models.DLinear`, ... work."""
+def setup(tslib_path, only_missing=False):
+    """Make `import data_provider.data_loader`, `models.DLinear`, ... work.
+    only_missing: stub only the third-party packages that are not installed
+    (a full PyTorch stack keeps its own sklearn, einops, ...) and none of
+    TSLib's modules, so that its run.py runs whole."""
+    global _keep_present
+    _keep_present = only_missing
     _stub("sklearn")
     _stub("sklearn.preprocessing", StandardScaler=StandardScaler)
     _stub("sktime")
