@@ -4,15 +4,12 @@
  * blue, bypassed orange) and a grey bar for all blocks off, with a frame,
  * a zero line, horizontal grid lines labelled with their values, the block
  * numbers under the bars and a legend (lib/image/canvas.h draws).
- * Written to a temporary file in the same folder and renamed into place.
+ * Written whole or not at all (dc_cli_side_open).
  */
-#define _GNU_SOURCE
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "io/media.h"
 #include "image/canvas.h"
@@ -103,25 +100,11 @@ enum dc_status rs_chart(const char *path, const struct rs_row *rows, int n)
 
 	struct dc_image img = { PW, PH, 3, 8, canvas };
 	const char *txt[] = { "Software", "diffcore relevance-score", NULL };
-	char *tmp = NULL;
-	enum dc_status st;
-	if (asprintf(&tmp, "%s.tmp%ld", path, (long)getpid()) < 0) {
-		free(canvas);
-		return dc_fail(DC_ENOMEM, "out of memory");
-	}
-	FILE *fp = fopen(tmp, "wb");
-	if (!fp) {
-		st = dc_fail(DC_EIO, "%s", strerror(errno));
-	} else {
-		st = dc_png_write(fp, &img, txt);
-		if (fclose(fp) && !st)
-			st = dc_fail(DC_EIO, "%s", strerror(errno));
-		if (!st && dc_cli_replace(tmp, path))
-			st = dc_fail(DC_EIO, "%s", strerror(errno));
-		if (st)
-			unlink(tmp);
-	}
-	free(tmp);
+	FILE *fp = dc_cli_side_open(path);
+	enum dc_status st = dc_png_write(fp, &img, txt);
 	free(canvas);
-	return st;
+	if (st)
+		return st;
+	dc_cli_side_commit(fp);
+	return DC_OK;
 }

@@ -47,7 +47,7 @@ struct rs_row {
  */
 void rs_scores(struct rs_row *rows, int n);
 
-/* The bar chart PNG, written to a temporary file renamed into place. */
+/* The bar chart PNG, written whole or not at all; an error exits. */
 enum dc_status rs_chart(const char *path, const struct rs_row *rows, int n);
 
 #endif /* RS_H */

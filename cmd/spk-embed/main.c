@@ -348,35 +348,15 @@ static int cmd_score(int argc, char **argv)
 	return 0;
 }
 
-/* Write a PNG through a temporary file in the same folder, renamed into place. */
+/* Write a PNG whole or not at all. */
 static void write_png_atomic(const char *path, const struct dc_image *img)
 {
 	const char *txt[] = { "Software", "diffcore spk-embed", NULL };
-	char *tmp = NULL;
-	const char *slash = strrchr(path, '/');
-	int dirlen = slash ? (int)(slash - path) + 1 : 0;
-	if (asprintf(&tmp, "%.*s.%s.XXXXXX", dirlen, path, slash ? slash + 1 : path) < 0)
-		dc_die("out of memory");
-	int fd = mkstemp(tmp);
-	if (fd < 0)
-		dc_die("cannot write '%s': %s", path, strerror(errno));
-	fchmod(fd, 0644);
-	FILE *fp = fdopen(fd, "wb");
-	enum dc_status st = fp ? dc_png_write(fp, img, txt) : DC_EIO;
-	int err = errno;
-	if (fp && fclose(fp) && !st) {
-		st = DC_EIO;
-		err = errno;
-	}
-	if (!st && dc_cli_replace(tmp, path)) {
-		st = DC_EIO;
-		err = errno;
-	}
-	if (st) {
-		unlink(tmp);
-		dc_die("cannot write '%s': %s", path, st == DC_EIO ? strerror(err) : dc_errmsg());
-	}
-	free(tmp);
+	FILE *fp = dc_cli_side_open(path);
+	enum dc_status st = dc_png_write(fp, img, txt);
+	if (st)
+		dc_die_status(st, "cannot write '%s'", path);
+	dc_cli_side_commit(fp);
 }
 
 static const char *base_name(const char *p)

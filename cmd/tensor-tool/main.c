@@ -443,8 +443,7 @@ static int cmd_split(int argc, char **argv)
 		/* file name: prefix + name with anything but [A-Za-z0-9._-] as '_' */
 		size_t ln = strlen(rec.name);
 		char *fn = malloc(strlen(dir) + strlen(prefix) + ln + 16);
-		char *tmp = malloc(strlen(dir) + strlen(prefix) + ln + 32);
-		if (!fn || !tmp)
+		if (!fn)
 			dc_die("out of memory");
 		int o = sprintf(fn, "%s/%s", dir, prefix);
 		for (size_t i = 0; i < ln; i++) {
@@ -457,32 +456,17 @@ static int cmd_split(int argc, char **argv)
 			if (strcmp(seen[i], fn) == 0)
 				dc_die("cannot split '%s': records %zu and %llu both map to '%s'",
 				       dc_cli_input_name(argc ? argv[0] : NULL), i, (unsigned long long)rec.index, fn);
-		sprintf(tmp, "%s/.%s%llu.XXXXXX", dir, prefix, (unsigned long long)rec.index);
-		int fd = mkstemp(tmp);
-		if (fd < 0)
-			dc_die("cannot write '%s': %s", fn, strerror(errno));
-		FILE *fp = fdopen(fd, "wb");
+		FILE *fp = dc_cli_side_open(fn);   /* whole or not at all */
 		struct dc_stream_writer w;
-		enum dc_status st = fp ? dc_stream_writer_open(&w, fp) : DC_EIO;
+		enum dc_status st = dc_stream_writer_open(&w, fp);
 		if (!st)
 			st = dc_stream_write(&w, &rec);
 		if (!st)
 			st = dc_stream_writer_finish(&w);
-		if (fp) {
-			dc_stream_writer_close(&w);
-			if (fclose(fp) && !st)
-				st = dc_fail(DC_EIO, "%s", strerror(errno));
-		}
-		mode_t um = umask(0);
-		umask(um);
-		chmod(tmp, 0666 & ~um);
-		if (st || dc_cli_replace(tmp, fn)) {
-			if (!st)
-				dc_fail(DC_EIO, "%s", strerror(errno));
-			unlink(tmp);
-			dc_die_status(st ? st : DC_EIO, "cannot write '%s'", fn);
-		}
-		free(tmp);
+		dc_stream_writer_close(&w);
+		if (st)
+			dc_die_status(st, "cannot write '%s'", fn);
+		dc_cli_side_commit(fp);
 		char **ns = realloc(seen, (nseen + 1) * sizeof *seen);
 		if (!ns)
 			dc_die("out of memory");

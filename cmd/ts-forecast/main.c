@@ -34,6 +34,7 @@ static const char usage[] =
 	"training: --epochs N (10)  --batch-size N (32)  --lr X (DLinear/NLinear 1e-3, others 1e-4)\n"
 	"          --lradj type1|type2|type3|cosine|constant\n"
 	"          --patience N (3)  --seed N (2021)  --checkpoint FILE (resume from / save to)\n"
+	"          --log FILE (per-epoch learning rate and losses, TSV)\n"
 	"predict:  --interval P (e.g. 0.9)  --plot OUT.png  --tensor (a tensor stream, not CSV)\n"
 	"eval:     --no-header\n"
 	"common:   -o/--output FILE, -t/--threads N, -q/--quiet, -f/--force, -h/--help, --version\n"
@@ -42,7 +43,7 @@ static const char usage[] =
 enum {
 	OPT_MODEL = DC_OPT_TOOL_BASE, OPT_SEQ, OPT_LABEL, OPT_HORIZON, OPT_SPLIT, OPT_FEATURES, OPT_TARGET,
 	OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_LRADJ, OPT_PATIENCE, OPT_SET, OPT_FREQ, OPT_INTERVAL, OPT_PLOT,
-	OPT_NOHEADER, OPT_TENSOR, OPT_CHECKPOINT, OPT_HP_INT, OPT_HP_DOUBLE
+	OPT_NOHEADER, OPT_TENSOR, OPT_CHECKPOINT, OPT_LOG, OPT_HP_INT, OPT_HP_DOUBLE
 };
 
 /* named hyperparameter flags -> reference argument names */
@@ -58,7 +59,7 @@ static const struct {
 #define N_HP_FLAGS (int)(sizeof hp_flags / sizeof *hp_flags)
 
 struct opts {
-	const char *model, *split, *target, *lradj, *plot, *checkpoint;
+	const char *model, *split, *target, *lradj, *plot, *checkpoint, *log;
 	enum dc_ts_features features;
 	char freq;
 	int seq_len, label_len, horizon, epochs, batch, patience, label_given, no_header;
@@ -104,6 +105,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "freq", required_argument, 0, OPT_FREQ }, { "interval", required_argument, 0, OPT_INTERVAL },
 		{ "plot", required_argument, 0, OPT_PLOT }, { "no-header", no_argument, 0, OPT_NOHEADER },
 		{ "tensor", no_argument, 0, OPT_TENSOR }, { "checkpoint", required_argument, 0, OPT_CHECKPOINT },
+		{ "log", required_argument, 0, OPT_LOG },
 		DC_CLI_LONGOPTS,
 	};
 	int base = 0;
@@ -164,6 +166,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			if (!*optarg)
 				dc_usage_error("--checkpoint needs a file name");
 			o->checkpoint = optarg;
+			break;
+		case OPT_LOG:
+			if (!*optarg)
+				dc_usage_error("--log needs a file name");
+			o->log = optarg;
 			break;
 		default:
 			if (c >= OPT_HP_INT + 16 && c < OPT_HP_INT + 16 + N_HP_FLAGS) {
@@ -389,6 +396,17 @@ static void catch_signals(void)
 	sigaction(SIGHUP, &sa, NULL);
 }
 
+/* --log: one line per epoch (the first 64), the best epoch marked */
+static void write_log(const char *path, const struct opts *o, const struct dc_fc_train_log *log)
+{
+	FILE *fp = dc_cli_side_open(path);
+	fprintf(fp, "epoch\tlr\ttrain_loss\tval_loss\tbest\n");
+	for (int e = 1; e <= log->epochs_run && e <= 64; e++)
+		fprintf(fp, "%d\t%.6g\t%.6f\t%.6f\t%d\n", e, dc_lr_at(o->lradj, o->lr, e, o->epochs),
+		        log->train_loss[e - 1], log->val_loss[e - 1], e == log->best_epoch);
+	dc_cli_side_commit(fp);
+}
+
 static int cmd_fit(int argc, char **argv, int is_eval)
 {
 	struct opts o = opts_default();
@@ -408,6 +426,9 @@ static int cmd_fit(int argc, char **argv, int is_eval)
 		dc_usage_error("--interval, --plot and --tensor are options of predict");
 	if (o.checkpoint && cli->output && strcmp(o.checkpoint, cli->output) == 0)
 		dc_usage_error("--checkpoint and -o name the same file");
+	if (o.log && ((cli->output && strcmp(o.log, cli->output) == 0) ||
+	              (o.checkpoint && strcmp(o.log, o.checkpoint) == 0)))
+		dc_usage_error("--log names the same file as -o or --checkpoint");
 	double t0 = dc_time();
 	struct dc_ts ts;
 	load_ts(in, &o, o.target, &ts);
@@ -452,6 +473,8 @@ static int cmd_fit(int argc, char **argv, int is_eval)
 	if (log.resumed_epoch && !cli->quiet)
 		fprintf(stderr, "ts-forecast: resumed from '%s' (epoch %d, step %zu)\n", o.checkpoint,
 		        log.resumed_epoch, log.resumed_step);
+	if (o.log)
+		write_log(o.log, &o, &log);
 	if (is_eval) {
 		double mse, mae;
 		size_t nw;
@@ -601,8 +624,8 @@ static int cmd_predict(int argc, char **argv)
 		dc_usage_error("predict needs a model file");
 	if (argc - i > 2)
 		dc_usage_error("too many inputs");
-	if (o.checkpoint)
-		dc_usage_error("--checkpoint is an option of fit and eval");
+	if (o.checkpoint || o.log)
+		dc_usage_error("--%s is an option of fit and eval", o.checkpoint ? "checkpoint" : "log");
 	const char *mpath = argv[i], *in = i + 1 < argc ? argv[i + 1] : NULL;
 	struct tsf_model m;
 	tsf_model_load(&m, mpath);
@@ -714,12 +737,10 @@ static int cmd_predict(int argc, char **argv)
 				hi[h] = fc[h] + half[h * C + tc] * m.std[tc];
 			}
 		}
-		FILE *pf = fopen(o.plot, "wb");
-		if (!pf)
-			dc_die("cannot open '%s' for writing", o.plot);
-		st = tsf_plot(pf, hist, ts.time + ts.rows - nh, nh, fc, lo, hi, tf, H, m.names[tc]);
-		if (fclose(pf) || st)
-			dc_die("cannot write '%s'", o.plot);
+		FILE *pf = dc_cli_side_open(o.plot);
+		if ((st = tsf_plot(pf, hist, ts.time + ts.rows - nh, nh, fc, lo, hi, tf, H, m.names[tc])))
+			dc_die_status(st, "cannot write '%s'", o.plot);
+		dc_cli_side_commit(pf);
 		free(hist);
 		free(fc);
 		free(lo);
@@ -760,8 +781,8 @@ static int cmd_info(int argc, char **argv)
 	int i = parse_opts(argc, argv, &o);
 	if (argc - i != 1)
 		dc_usage_error("info needs one model file");
-	if (o.checkpoint)
-		dc_usage_error("--checkpoint is an option of fit and eval");
+	if (o.checkpoint || o.log)
+		dc_usage_error("--%s is an option of fit and eval", o.checkpoint ? "checkpoint" : "log");
 	struct tsf_model m;
 	tsf_model_load(&m, argv[i]);
 	const struct dc_fc_dims *d = &m.f.dims;

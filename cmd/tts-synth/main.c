@@ -139,16 +139,6 @@ static struct utt *read_lines(FILE *fp, const char *name, int *count)
 	return v;
 }
 
-/* ---- timestamps file (written beside its target, renamed at the end) ---------------- */
-
-static char *ts_tmp;
-
-static void ts_cleanup(void)
-{
-	if (ts_tmp)
-		unlink(ts_tmp);
-}
-
 /* ---- audio accumulation --------------------------------------------------------------- */
 
 struct pcm {
@@ -435,11 +425,7 @@ int main(int argc, char **argv)
 		       "griffin-lim", voice_dir, voice_dir);
 	FILE *ts = NULL;
 	if (ts_path) {
-		if (asprintf(&ts_tmp, "%s.tmp%ld", ts_path, (long)getpid()) < 0)
-			dc_die("out of memory");
-		atexit(ts_cleanup);
-		if (!(ts = fopen(ts_tmp, "w")))
-			dc_die("cannot write '%s': %s", ts_path, strerror(errno));
+		ts = dc_cli_side_open(ts_path);   /* whole or not at all */
 		fprintf(ts, "utterance\ttype\tstart\tend\tlabel\tbyte_begin\tbyte_end\n");
 	}
 
@@ -527,14 +513,8 @@ int main(int argc, char **argv)
 	} else if (!pattern) {
 		write_audio(&all, voice.sample_rate, cli->output, raw);
 	}
-	if (ts) {
-		if (fflush(ts) || ferror(ts) || fclose(ts))
-			dc_die("cannot write '%s': %s", ts_path, strerror(errno));
-		if (dc_cli_replace(ts_tmp, ts_path))
-			dc_die("cannot write '%s': %s", ts_path, strerror(errno));
-		free(ts_tmp);
-		ts_tmp = NULL;
-	}
+	if (ts)
+		dc_cli_side_commit(ts);
 	free(all.v);
 	tts_voice_close(&voice);
 	free(defvoice);

@@ -30,20 +30,119 @@ static FILE *g_out;
 static int g_committed;
 static int g_direct;     /* -o names a device, FIFO or socket: written in place */
 
+/* dc_cli_side_open's files: a slot is free when !live */
+#define SIDE_MAX 8
+static struct side {
+	FILE *fp;
+	char *path;
+	char tmp[PATH_MAX];
+	volatile sig_atomic_t live;
+} g_side[SIDE_MAX];
+
 static void remove_tmp(void)
 {
 	if (g_tmp_live) {
 		g_tmp_live = 0;
 		unlink(g_tmp_path);
 	}
+	for (int i = 0; i < SIDE_MAX; i++)
+		if (g_side[i].live) {
+			g_side[i].live = 0;
+			unlink(g_side[i].tmp);
+		}
 }
 
 static void on_signal(int sig)
 {
 	if (g_tmp_live)
 		unlink(g_tmp_path); /* async-signal-safe */
+	for (int i = 0; i < SIDE_MAX; i++)
+		if (g_side[i].live)
+			unlink(g_side[i].tmp);
 	signal(sig, SIG_DFL);
 	raise(sig);
+}
+
+static void catch_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT };
+	for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
+		signal(sigs[i], on_signal);
+}
+
+/* "<dir>/.<base>.XXXXXX" for path into buf; 0, or -1 with the reason in *why */
+static int tmp_name(char *buf, size_t size, const char *path, const char **why)
+{
+	const char *slash = strrchr(path, '/');
+	int dirlen = slash ? (int)(slash - path) + 1 : 0;
+	const char *base = slash ? slash + 1 : path;
+	*why = !*base ? "is a directory" : NULL;
+	if (!*why && snprintf(buf, size, "%.*s.%s.XXXXXX", dirlen, path, base) >= (int)size)
+		*why = "file name too long";
+	return *why ? -1 : 0;
+}
+
+/* mkstemp(tmp) with the usual umask-based mode (mkstemp creates 0600) */
+static int make_tmp(char *tmp)
+{
+	int fd = mkstemp(tmp);
+	if (fd >= 0) {
+		mode_t um = umask(0);
+		umask(um);
+		fchmod(fd, 0666 & ~um);
+	}
+	return fd;
+}
+
+FILE *dc_cli_side_open(const char *path)
+{
+	struct side *s = NULL;
+	for (int i = 0; i < SIDE_MAX && !s; i++)
+		if (!g_side[i].live && !g_side[i].fp)
+			s = &g_side[i];
+	if (!s)
+		dc_die("cannot write '%s': too many open outputs", path);
+	const char *why;
+	if (tmp_name(s->tmp, sizeof s->tmp, path, &why))
+		dc_die("cannot write '%s': %s", path, why);
+	if (!(s->path = strdup(path)))
+		dc_die("out of memory");
+	catch_signals();
+	int fd = make_tmp(s->tmp);
+	if (fd < 0)
+		dc_die("cannot write '%s': %s", path, strerror(errno));
+	s->live = 1;
+	if (!(s->fp = fdopen(fd, "wb")))
+		dc_die("cannot write '%s': %s", path, strerror(errno));
+	return s->fp;
+}
+
+void dc_cli_side_commit(FILE *fp)
+{
+	struct side *s = NULL;
+	for (int i = 0; i < SIDE_MAX && !s; i++)
+		if (g_side[i].fp == fp && fp)
+			s = &g_side[i];
+	if (!s)
+		dc_die("internal error: dc_cli_side_commit of a file it did not open");
+	s->fp = NULL;
+	int bad = fflush(fp) != 0 || ferror(fp);
+	if (!bad && fsync(fileno(fp)) != 0 && errno != EINVAL && errno != EROFS)
+		bad = 1;
+	int e = errno;
+	if (fclose(fp) != 0 && !bad) {
+		bad = 1;
+		e = errno;
+	}
+	if (!bad && dc_cli_replace(s->tmp, s->path)) {
+		bad = 1;
+		e = errno;
+	}
+	if (bad)
+		dc_die("cannot write '%s': %s", s->path, strerror(e ? e : EIO));
+	s->live = 0;
+	free(s->path);
+	s->path = NULL;
 }
 
 static void at_exit(void)
@@ -252,25 +351,15 @@ FILE *dc_cli_open_output(int binary)
 		return g_out;
 	}
 	/* temporary file beside the target so rename(2) is atomic */
-	const char *slash = strrchr(path, '/');
-	int dirlen = slash ? (int)(slash - path) + 1 : 0;
-	const char *base = slash ? slash + 1 : path;
-	if (!*base)
-		dc_die("cannot write '%s': is a directory", path);
-	if (snprintf(g_tmp_path, sizeof g_tmp_path, "%.*s.%s.XXXXXX", dirlen, path, base) >= (int)sizeof g_tmp_path)
-		dc_die("cannot write '%s': file name too long", path);
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT };
-	for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
-		signal(sigs[i], on_signal);
-	int fd = mkstemp(g_tmp_path);
+	const char *why;
+	if (tmp_name(g_tmp_path, sizeof g_tmp_path, path, &why))
+		dc_die("cannot write '%s': %s", path, why);
+	catch_signals();
+	int fd = make_tmp(g_tmp_path);
 	if (fd < 0)
 		dc_die("cannot write '%s': %s", path, strerror(errno));
 	g_tmp_live = 1;
 	g_committed = 0;   /* a tool writing several files opens one after another */
-	/* mkstemp creates 0600; give the file the usual umask-based mode */
-	mode_t um = umask(0);
-	umask(um);
-	fchmod(fd, 0666 & ~um);
 	g_out = fdopen(fd, "wb");
 	if (!g_out)
 		dc_die("cannot write '%s': %s", path, strerror(errno));

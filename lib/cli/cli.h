@@ -114,6 +114,20 @@ FILE *dc_cli_open_output(int binary);
 void dc_cli_commit_output(void);
 
 /*
+ * A further output file beside the main one (a chart, a log, a timestamp
+ * list, one file of many): written like -o into a temporary file
+ * "<dir>/.<name>.XXXXXX" with the usual umask-based mode, removed by any
+ * dc_die, exit or signal, and put in place by dc_cli_side_commit() (through
+ * dc_cli_replace: a device, FIFO or socket is written into).  Exits 1 with
+ * "cannot write 'path': reason" when it cannot be created; at most 8 are
+ * open at a time.
+ */
+FILE *dc_cli_side_open(const char *path);
+/* Flush, fsync, close and put fp (from dc_cli_side_open) in place; exits 1
+ * with "cannot write 'path': reason" on any error, the temporary removed. */
+void dc_cli_side_commit(FILE *fp);
+
+/*
  * rename(tmp, path) for a tool's own temporary files, except that a target
  * that is a device, FIFO or socket (e.g. --chart /dev/null) gets tmp's
  * bytes written into it and tmp removed, instead of being replaced by a

@@ -16,8 +16,11 @@
 # four by this script; fewer seeds where a cell has fewer rows).
 # CELLS selects rows by name (default itr_m1_96 aut_h1_96 inf_h1_96
 # pat_h1_720 inf_ex_96 pat_ex_192; also itr_h1_720 pat_h2_96 pat_ex_336
-# pat_ex_720), SEEDS the seeds (2021 to 2025); EXTRA is added to
-# every run.py command line (e.g. "--train_epochs 1" for a quick check).
+# pat_ex_720 inf_ex_192 inf_ex_336 inf_ex_720 aut_ex_720 inf_h1_192
+# inf_h1_336 aut_h1_192 aut_h1_336 inf_h2_96 aut_h2_96), SEEDS the seeds
+# (2021 to 2025); EXTRA is added to every run.py command line (e.g.
+# "--train_epochs 1" for a quick check).  LOGDIR, if set, keeps each run's
+# log (CELL.SEED.out: per-epoch train, validation and test losses).
 set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 TSLIB=${TSLIB:?set TSLIB to a Time-Series-Library checkout}
@@ -43,6 +46,13 @@ cell() {
 	pat_ex_720) echo "PatchTST custom exchange_rate 720 8 --e_layers 2 --d_layers 1 --factor 3 --n_heads 8" ;;
 	pat_h2_96) echo "PatchTST ETTh2 ETTh2 96 7 --e_layers 3 --d_layers 1 --factor 3 --n_heads 4" ;;
 	itr_h1_720) echo "iTransformer ETTh1 ETTh1 720 7 --e_layers 2 --d_model 512 --d_ff 512" ;;
+	inf_ex_192 | inf_ex_336 | inf_ex_720)
+		echo "Informer custom exchange_rate ${1#inf_ex_} 8 --e_layers 2 --d_layers 1 --factor 3" ;;
+	aut_ex_720) echo "Autoformer custom exchange_rate 720 8 --e_layers 2 --d_layers 1 --factor 3" ;;
+	inf_h1_* | aut_h1_* | inf_h2_* | aut_h2_*)
+		m=Informer; case $1 in aut_*) m=Autoformer ;; esac
+		d=ETTh1; case $1 in *_h2_*) d=ETTh2 ;; esac
+		echo "$m $d $d ${1##*_} 7 --e_layers 2 --d_layers 1 --factor 3" ;;
 	*) echo "ts_reference: unknown cell '$1'" >&2; exit 2 ;;
 	esac
 }
@@ -80,6 +90,7 @@ for c in $CELLS; do
 	done
 done
 wait
+[ -z "${LOGDIR:-}" ] || { mkdir -p "$LOGDIR" && cp "$TMP"/*.out "$LOGDIR"/; }
 for c in $CELLS; do
 	read -r model data file h n args < "$TMP/$c.cell"
 	for s in $SEEDS; do

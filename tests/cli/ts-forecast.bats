@@ -65,6 +65,54 @@ FIT=(--seq-len 48 --horizon 24 --epochs 3)
 	[ "$(stat -c %s f.png)" -gt 1000 ]
 }
 
+@test "predict --plot into a folder that does not exist: one-line error, no output, no temporary" {
+	ts-forecast fit "${FIT[@]}" data.csv -o m.st
+	run --separate-stderr ts-forecast predict --plot nodir/f.png m.st data.csv -o f.csv
+	assert_failure 1
+	[[ "$stderr" == "ts-forecast: cannot write 'nodir/f.png': No such file or directory" ]]
+	[ ! -e f.csv ]
+	[ -z "$(ls -A | grep '^\.')" ]
+}
+
+@test "fit and eval --log write one TSV line per epoch, the best marked, matching the model file" {
+	ts-forecast fit "${FIT[@]}" --epochs 4 --patience 10 --log fit.tsv data.csv -o m.st
+	[ "$(head -1 fit.tsv)" = "$(printf 'epoch\tlr\ttrain_loss\tval_loss\tbest')" ]
+	[ "$(wc -l < fit.tsv)" -eq 5 ]
+	# type1 (TSLib's): epochs 1 and 2 at the rate, halved from then on;
+	# exactly one best row, at the lowest validation loss
+	awk -F'\t' 'NR > 1 { if ($1 != NR - 1 || $2 != 0.001 / 2 ^ (NR > 3 ? NR - 3 : 0)) exit 1; nb += $5;
+		if (min == "" || $4 < min) { min = $4; at = $1 } if ($5) b = $1 }
+		END { exit !(nb == 1 && b == at) }' fit.tsv
+	# the same best epoch as the model file's training log
+	ts-forecast info m.st | grep -q "\"best_epoch\":$(awk -F'\t' '$5 == 1 { print $1 }' fit.tsv),"
+	run --separate-stderr ts-forecast eval "${FIT[@]}" --epochs 2 --model NLinear --log ev.tsv data.csv
+	assert_success
+	[ "$(wc -l < ev.tsv)" -eq 3 ]
+	# a device or FIFO is written through, not replaced
+	mkfifo curve
+	timeout 20 cat curve > got.tsv &
+	ts-forecast eval "${FIT[@]}" --epochs 2 --model NLinear --log curve data.csv > /dev/null
+	wait
+	[ -p curve ]
+	cmp ev.tsv got.tsv
+	ts-forecast eval "${FIT[@]}" --epochs 1 --model NLinear --log /dev/null data.csv > /dev/null
+	[ -c /dev/null ]
+	# errors: empty name, the same file as -o, an option of fit and eval only, an unwritable path
+	run --separate-stderr ts-forecast fit "${FIT[@]}" --log "" data.csv -o m2.st
+	assert_failure 2
+	[ "${stderr_lines[0]}" = "ts-forecast: --log needs a file name" ]
+	run --separate-stderr ts-forecast fit "${FIT[@]}" --log m2.st data.csv -o m2.st
+	assert_failure 2
+	[ "${stderr_lines[0]}" = "ts-forecast: --log names the same file as -o or --checkpoint" ]
+	run --separate-stderr ts-forecast predict --log x.tsv m.st data.csv
+	assert_failure 2
+	[ "${stderr_lines[0]}" = "ts-forecast: --log is an option of fit and eval" ]
+	run --separate-stderr ts-forecast fit "${FIT[@]}" --log nodir/x.tsv data.csv -o m2.st
+	assert_failure 1
+	[ "$stderr" = "ts-forecast: cannot write 'nodir/x.tsv': No such file or directory" ]
+	[ ! -e m2.st ]
+}
+
 @test "same seed and threads give identical model bytes; another seed does not" {
 	ts-forecast fit "${FIT[@]}" -t 1 --seed 5 data.csv -o a.st
 	ts-forecast fit "${FIT[@]}" -t 1 --seed 5 data.csv -o b.st
@@ -251,7 +299,7 @@ bad() {  # bad PATTERN CMD...: exit 1, exactly one line on stderr containing PAT
 				10 + 3 * sin(2 * 3.14159265 * i / 96) + rand() * 0.3,
 				5 + 2 * sin(2 * 3.14159265 * i / 96 + 1) + rand() * 0.2 } }' > big.csv
 	args=(--model iTransformer --d-model 32 --d-ff 32 --seq-len 48 --horizon 24 --epochs 20 --patience 20 -t 1)
-	ts-forecast fit "${args[@]}" big.csv -o ref.st
+	ts-forecast fit "${args[@]}" --log ref.tsv big.csv -o ref.st
 	ts-forecast fit "${args[@]}" --checkpoint ck big.csv -o m.st 2> err &
 	pid=$!
 	# the checkpoint appears (atomically) after epoch 1; interrupt in epoch 2
@@ -264,10 +312,12 @@ bad() {  # bad PATTERN CMD...: exit 1, exactly one line on stderr containing PAT
 	[[ "$(cat err)" =~ ^"ts-forecast: interrupted (Interrupt) in epoch "[0-9]+"; run the same command again to resume from 'ck'"$ ]]
 	[ ! -e m.st ]
 	[ ! -e ck.part ]
-	run --separate-stderr ts-forecast fit "${args[@]}" --checkpoint ck big.csv -o m.st
+	run --separate-stderr ts-forecast fit "${args[@]}" --checkpoint ck --log m.tsv big.csv -o m.st
 	assert_success
 	[[ "$stderr" =~ ^"ts-forecast: resumed from 'ck' (epoch "[0-9]+", step "[0-9]+")"$ ]]
 	cmp ref.st m.st
+	# the resumed run's --log has every epoch, before the interruption too
+	cmp ref.tsv m.tsv
 	# finished: nothing left to train, the same model again
 	ts-forecast fit -q "${args[@]}" --checkpoint ck big.csv -o m2.st
 	cmp ref.st m2.st
