@@ -35,7 +35,8 @@
 # ETTm2 exchange_rate, .csv or .csv.gz), HORIZONS, THREADS (2), SEED (2021),
 # TS_DATA (../shared/data/ts), B (build dir, default build), EVAL_TSV,
 # CKPT_DIR (each run checkpointed there: an interrupted table, run again,
-# resumes each unfinished run where it stopped; see ts-forecast(1)).
+# resumes each unfinished run where it stopped; see ts-forecast(1)), LOG_DIR
+# (each run's training curve there, MODEL-DATASET-H-sSEED.tsv: --log).
 # Time on 2 cores: DLinear all 20 runs ~4 min; iTransformer ~1 h; PatchTST
 # ~15 min per ETTh1 run; Informer/Autoformer ~18-19 min per ETTh1 H96 run.
 set -eu
@@ -218,7 +219,8 @@ for m in $MODELS; do
 			for seed in $SEEDS; do
 				ck=
 				[ -z "${CKPT_DIR:-}" ] || ck="--checkpoint $CKPT_DIR/$m-$d-$h-s$seed-t$THREADS.ckpt"
-				# shellcheck disable=SC2046,SC2086 # settings are several words, $ck two or none
+				[ -z "${LOG_DIR:-}" ] || ck="$ck --log $LOG_DIR/$m-$d-$h-s$seed.tsv"
+				# shellcheck disable=SC2046,SC2086 # settings are several words, $ck up to four
 				line=$("$BIN" eval -q --no-header -t "$THREADS" --seed "$seed" --model "$m" --horizon "$h" \
 					$(settings "$m" "$d" "$h") $ck "$f")
 				# shellcheck disable=SC2086 # the eval line's fields become $1..$7
