@@ -17,7 +17,9 @@ numbers to be comparable with `ts-forecast eval`.
 Prints one line per part: part windows mse mae (every window, scaled data,
 the model in eval mode, decoder input as TSLib's training loop builds it).
 For a model `ts-forecast eval` trained, the test line repeats eval's scores:
-ts-forecast(1) ACCURACY quotes one such check.
+ts-forecast(1) ACCURACY quotes such checks (PatchTST ETTh2 96, Autoformer
+ETTh1 192).  Informer's are not exact: TSLib's ProbSparse attention draws
+its sampled keys from torch's generator in evaluation too.
 """
 import importlib
 import json
