@@ -18,7 +18,6 @@ Prints the embedding's sum and first values (bench_spk's must agree) and
 import argparse
 import json
 import os
-import struct
 import sys
 import time
 import types
@@ -27,25 +26,10 @@ import numpy as np
 import torch
 
 
-def load_safetensors(path):
-    buf = open(path, "rb").read()
-    (n,) = struct.unpack("<Q", buf[:8])
-    hdr = json.loads(buf[8:8 + n])
-    base = 8 + n
-    out = {}
-    for k, v in hdr.items():
-        if k == "__metadata__":
-            continue
-        assert v["dtype"] == "F32", v["dtype"]
-        b, e = v["data_offsets"]
-        out[k] = torch.from_numpy(np.frombuffer(buf[base + b:base + e], dtype="<f4").copy()
-                                  .reshape(v["shape"]))
-    return out
-
-
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                 "share", "diffcore", "train"))
 from ecapa_model import ECAPA  # noqa: E402  (the plain-torch transcription)
+from st_io import read_safetensors  # noqa: E402
 
 
 def build(cfg):
@@ -78,7 +62,7 @@ def main():
     torch.set_num_threads(a.t)
     cfg = json.load(open(os.path.join(a.dir, "config.json")))
     model, kind = build(cfg)
-    sd = load_safetensors(os.path.join(a.dir, "embedding_model.safetensors"))
+    sd = read_safetensors(os.path.join(a.dir, "embedding_model.safetensors"))[0]
     missing, unexpected = model.load_state_dict(sd, strict=False)
     assert not unexpected and all(k.endswith("num_batches_tracked") for k in missing), \
         (missing, unexpected)

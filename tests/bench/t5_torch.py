@@ -19,12 +19,12 @@ import json
 import math
 import os
 import statistics
-import struct
 import time
 
-import numpy as np
 import torch
 import torch.nn as nn
+
+from st_io import read_safetensors
 
 D, HEADS, DKV, FF, VOCAB, NB, MAXD = 4096, 64, 64, 10240, 4096, 32, 128
 
@@ -218,24 +218,6 @@ def synthetic(layers):
     return m
 
 
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        b = f.read()
-    n = struct.unpack("<Q", b[:8])[0]
-    h = json.loads(b[8:8 + n])
-    out = {}
-    dt = {"F32": np.float32, "I64": np.int64, "BF16": np.uint16}
-    for k, v in h.items():
-        if k == "__metadata__":
-            continue
-        s, e = v["data_offsets"]
-        a = np.frombuffer(b[8 + n + s:8 + n + e], dtype=dt[v["dtype"]]).reshape(v["shape"])
-        if v["dtype"] == "BF16":
-            a = (a.astype(np.uint32) << 16).view(np.float32)
-        out[k] = torch.from_numpy(a.copy())
-    return out
-
-
 def golden(d):
     with open(os.path.join(d, "enc", "config.json")) as f:
         c = json.load(f)
@@ -244,9 +226,9 @@ def golden(d):
                maxd=c["relative_attention_max_distance"], eps=c["layer_norm_epsilon"])
     m = T5Encoder(cfg).eval()
     sd = {k.replace("encoder.", ""): v
-          for k, v in read_safetensors(os.path.join(d, "enc", "model.safetensors")).items()}
+          for k, v in read_safetensors(os.path.join(d, "enc", "model.safetensors"))[0].items()}
     m.load_state_dict(sd)
-    io = read_safetensors(os.path.join(d, "t5_io.safetensors"))
+    io = read_safetensors(os.path.join(d, "t5_io.safetensors"))[0]
     with torch.no_grad():
         for k, mask in (("a", io["a.mask"]), ("b", None)):
             out = m(io[k + ".ids"], mask)

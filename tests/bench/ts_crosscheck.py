@@ -24,29 +24,14 @@ its sampled keys from torch's generator in evaluation too.
 import importlib
 import json
 import os
-import struct
 import sys
 
 import numpy as np
 import torch
 
+from st_io import read_safetensors
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        hdr = json.loads(f.read(n))
-        buf = f.read()
-    tensors = {}
-    for k, v in hdr.items():
-        if k == "__metadata__":
-            continue
-        if v["dtype"] != "F32":
-            sys.exit("ts_crosscheck: %s: tensor %s is %s, not F32" % (path, k, v["dtype"]))
-        a, b = v["data_offsets"]
-        tensors[k] = torch.from_numpy(np.frombuffer(buf[a:b], dtype=np.float32).reshape(v["shape"]).copy())
-    return tensors, hdr.get("__metadata__", {})
 
 
 def main():

@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import resource
-import struct
 import time
 
 import numpy as np
@@ -21,20 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-
-def load_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        hdr = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for k, v in hdr.items():
-        if k == "__metadata__":
-            continue
-        assert v["dtype"] == "F32"
-        b, e = v["data_offsets"]
-        out[k] = torch.from_numpy(np.frombuffer(data[b:e], dtype=np.float32).reshape(v["shape"]).copy())
-    return out
+from st_io import read_safetensors
 
 
 class Resnet(nn.Module):
@@ -150,7 +136,7 @@ def main():
     torch.set_num_threads(a.t)
     cfg = json.load(open(os.path.join(a.dir, "config.json")))
     m = VAE(cfg).eval()
-    m.load_state_dict(load_safetensors(os.path.join(a.dir, "diffusion_pytorch_model.safetensors")))
+    m.load_state_dict(read_safetensors(os.path.join(a.dir, "diffusion_pytorch_model.safetensors"))[0])
     zp = os.path.join(a.dir, "z%d.f32" % a.s)
     if os.path.exists(zp):
         z = torch.from_numpy(np.fromfile(zp, dtype=np.float32).reshape(1, 4, a.s, a.s))
