@@ -104,9 +104,17 @@ FIT=(--seq-len 48 --horizon 24 --epochs 3)
 	run --separate-stderr ts-forecast fit "${FIT[@]}" --log m2.st data.csv -o m2.st
 	assert_failure 2
 	[ "${stderr_lines[0]}" = "ts-forecast: --log names the same file as -o or --checkpoint" ]
+	run --separate-stderr ts-forecast eval "${FIT[@]}" --checkpoint ck --log ck data.csv
+	assert_failure 2
+	[ "${stderr_lines[0]}" = "ts-forecast: --log names the same file as -o or --checkpoint" ]
+	[ ! -e ck ]
 	run --separate-stderr ts-forecast predict --log x.tsv m.st data.csv
 	assert_failure 2
 	[ "${stderr_lines[0]}" = "ts-forecast: --log is an option of fit and eval" ]
+	run --separate-stderr ts-forecast info --log x.tsv m.st
+	assert_failure 2
+	[ "${stderr_lines[0]}" = "ts-forecast: --log is an option of fit and eval" ]
+	[ ! -e x.tsv ]
 	run --separate-stderr ts-forecast fit "${FIT[@]}" --log nodir/x.tsv data.csv -o m2.st
 	assert_failure 1
 	[ "$stderr" = "ts-forecast: cannot write 'nodir/x.tsv': No such file or directory" ]
