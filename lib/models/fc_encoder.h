@@ -2,7 +2,8 @@
  * fc_encoder.h - internal helpers shared by the Transformer forecasters
  * (itransformer.c, patchtst.c): register one TSLib EncoderLayer's tensors
  * under its state_dict names, initialise them as PyTorch does, bind
- * parameter / gradient pointers, read hyperparameters with defaults.
+ * parameter / gradient pointers, run the layer stack forward and backward,
+ * read hyperparameters with defaults.
  * Not part of the public API.
  */
 #ifndef DC_FC_ENCODER_H
@@ -64,6 +65,40 @@ static inline void fc_enc_bind(struct dc_nn_enc_params *p, float *base, const si
 	};
 	for (int t = 0; t < FC_ENC_NT; t++)
 		*slot[t] = base + off[t];
+}
+
+/* The stack of E encoder layers, as both forecasters run it: layer l
+ * reads the previous layer's output (the first reads x), keeps its
+ * activations in cache[l] and draws dropout from streams 16 + 8*l.
+ * Returns the last layer's output. */
+static inline const float *fc_enc_stack_forward(struct dc_nn_enc_cache *cache, const float *x,
+                                                float *P, const size_t (*off)[FC_ENC_NT], int E,
+                                                const struct dc_nn_enc_shape *sh, int train,
+                                                uint64_t seed)
+{
+	for (int l = 0; l < E; l++) {
+		struct dc_nn_enc_params w;
+		fc_enc_bind(&w, P, off[l]);
+		dc_nn_enc_forward(&cache[l], x, &w, sh, train, seed, 16 + 8 * (uint64_t)l);
+		x = cache[l].out;
+	}
+	return x;
+}
+
+/* Backward through the stack, last layer first: d (the gradient at the
+ * last output) becomes the gradient at the stack's input, in place;
+ * parameter gradients accumulate into G. */
+static inline void fc_enc_stack_backward(float *d, const struct dc_nn_enc_cache *cache, float *P,
+                                         float *G, const size_t (*off)[FC_ENC_NT], int E,
+                                         struct dc_nn_enc_work *wk,
+                                         const struct dc_nn_enc_shape *sh, uint64_t seed)
+{
+	for (int l = E - 1; l >= 0; l--) {
+		struct dc_nn_enc_params w, g;
+		fc_enc_bind(&w, P, off[l]);
+		fc_enc_bind(&g, G, off[l]);
+		dc_nn_enc_backward(d, d, &cache[l], &w, &g, wk, sh, seed, 16 + 8 * (uint64_t)l);
+	}
 }
 
 /* PyTorch defaults: Linear/Conv1d weight and bias U(+-1/sqrt(fan_in)),

@@ -150,11 +150,6 @@ static enum dc_status it_reserve(struct dc_forecaster *f, int B)
 	return DC_OK;
 }
 
-static void bind_layer(struct dc_nn_enc_params *p, float *base, const struct it_state *s, int l)
-{
-	fc_enc_bind(p, base, s->off_enc[l]);
-}
-
 static enum dc_status it_forward(struct dc_forecaster *f, int B, const float *x, const float *x_mark,
                                  const float *y_mark, float *y, int train, uint64_t seed)
 {
@@ -184,13 +179,8 @@ static enum dc_status it_forward(struct dc_forecaster *f, int B, const float *x,
 	if (train)
 		dc_nn_dropout(s->emb, s->emb, (size_t)R * d, s->p, seed, 0, 0);
 	struct dc_nn_enc_shape sh = it_shape(f, B);
-	const float *h = s->emb;
-	for (int l = 0; l < s->E; l++) {
-		struct dc_nn_enc_params w;
-		bind_layer(&w, f->params, s, l);
-		dc_nn_enc_forward(&s->cache[l], h, &w, &sh, train, seed, 16 + 8 * (uint64_t)l);
-		h = s->cache[l].out;
-	}
+	const float *h = fc_enc_stack_forward(s->cache, s->emb, f->params, s->off_enc, s->E, &sh, train,
+	                                      seed);
 	dc_nn_layernorm_forward(s->z, s->fmean, s->frstd, h, P + s->off_nw, P + s->off_nb, R, d, 1e-5f);
 	dc_nn_linear_forward(s->proj, s->z, P + s->off_pw, P + s->off_pb, R, d, Hp);
 	// y[b][t][c] = proj[b*T + c][t] * std + mean
@@ -228,13 +218,7 @@ static enum dc_status it_backward(struct dc_forecaster *f, int B, const float *d
 	dc_nn_layernorm_backward(s->dlast, G + s->off_nw, G + s->off_nb, s->dz, s->cache[s->E - 1].out,
 	                         s->fmean, s->frstd, P + s->off_nw, R, d);
 	struct dc_nn_enc_shape sh = it_shape(f, B);
-	for (int l = s->E - 1; l >= 0; l--) {
-		struct dc_nn_enc_params w, g;
-		bind_layer(&w, P, s, l);
-		bind_layer(&g, G, s, l);
-		dc_nn_enc_backward(s->dlast, s->dlast, &s->cache[l], &w, &g, &s->work, &sh, seed,
-		                   16 + 8 * (uint64_t)l);
-	}
+	fc_enc_stack_backward(s->dlast, s->cache, P, G, s->off_enc, s->E, &s->work, &sh, seed);
 	dc_nn_dropout(s->dlast, s->dlast, (size_t)R * d, s->p, seed, 0, 0);
 	dc_nn_linear_backward(NULL, G + s->off_we, G + s->off_be, s->dlast, s->tin, P + s->off_we, R, L, d);
 	return DC_OK;

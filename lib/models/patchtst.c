@@ -214,13 +214,7 @@ static enum dc_status pt_forward(struct dc_forecaster *f, int B, const float *x,
 	if (train)
 		dc_nn_dropout(s->emb, s->emb, (size_t)R * d, s->p, seed, 0, 0);
 	struct dc_nn_enc_shape sh = pt_shape(f, B);
-	const float *h = s->emb;
-	for (int l = 0; l < s->E; l++) {
-		struct dc_nn_enc_params w;
-		fc_enc_bind(&w, P, s->off_enc[l]);
-		dc_nn_enc_forward(&s->cache[l], h, &w, &sh, train, seed, 16 + 8 * (uint64_t)l);
-		h = s->cache[l].out;
-	}
+	const float *h = fc_enc_stack_forward(s->cache, s->emb, P, s->off_enc, s->E, &sh, train, seed);
 	if (train) {
 		dc_nn_batchnorm_forward_train(s->z, s->bmean, s->brstd, P + s->off_rm, P + s->off_rv, h,
 		                              P + s->off_bnw, P + s->off_bnb, R, d, 1e-5f, 0.1f);
@@ -275,13 +269,7 @@ static enum dc_status pt_backward(struct dc_forecaster *f, int B, const float *d
 	dc_nn_batchnorm_backward(s->dlast, G + s->off_bnw, G + s->off_bnb, s->dz, s->cache[s->E - 1].out,
 	                         s->bmean, s->brstd, P + s->off_bnw, R, d);
 	struct dc_nn_enc_shape sh = pt_shape(f, B);
-	for (int l = s->E - 1; l >= 0; l--) {
-		struct dc_nn_enc_params w, g;
-		fc_enc_bind(&w, P, s->off_enc[l]);
-		fc_enc_bind(&g, G, s->off_enc[l]);
-		dc_nn_enc_backward(s->dlast, s->dlast, &s->cache[l], &w, &g, &s->work, &sh, seed,
-		                   16 + 8 * (uint64_t)l);
-	}
+	fc_enc_stack_backward(s->dlast, s->cache, P, G, s->off_enc, s->E, &s->work, &sh, seed);
 	dc_nn_dropout(s->dlast, s->dlast, (size_t)R * d, s->p, seed, 0, 0);
 	dc_nn_linear_backward(NULL, G + s->off_we, NULL, s->dlast, s->pt, P + s->off_we, R, s->plen, d);
 	return DC_OK;
