@@ -135,41 +135,9 @@ static void check_train_parity(const struct dc_fc_model *kind, const char *tag, 
 		CHECK(md <= 1e-5);
 		dc_nn_mse(dy, y, tgt, ny);
 		CHECK_EQ_INT(f.kind->backward(&f, G_B, dy), DC_OK);
-		double worst = 0;
 		size_t ng = dc_safetensors_count(gs);
 		CHECK(ng >= (size_t)f.n_tensors - (has_buffers ? 3 : 0));
-		// scale: the largest reference gradient anywhere.  Some gradients are
-		// zero in exact arithmetic (key biases under softmax, the affine of a
-		// LayerNorm that feeds BatchNorm); they are judged against 1e-2 of it.
-		double gall = 0;
-		for (size_t i = 0; i < ng; i++) {
-			const struct dc_st_tensor *t = dc_safetensors_at(gs, i);
-			float *ref = dc_calloc(t->numel, sizeof *ref);
-			if (!dc_safetensors_get_f32(gs, t->name, ref, t->numel))
-				for (size_t j = 0; j < t->numel; j++)
-					gall = fmax(gall, fabs(ref[j]));
-			dc_free(ref);
-		}
-		for (size_t i = 0; i < ng; i++) {
-			const struct dc_st_tensor *t = dc_safetensors_at(gs, i);
-			float *g = dc_fc_grad(&f, t->name);
-			float *ref = dc_calloc(t->numel, sizeof *ref);
-			if (!g || dc_safetensors_get_f32(gs, t->name, ref, t->numel)) {
-				T_FAILED("gradient %s missing", t->name);
-			} else {
-				double gm = 0;
-				for (size_t j = 0; j < t->numel; j++)
-					gm = fmax(gm, fabs(ref[j]));
-				double d = max_abs_diff(g, ref, t->numel) / fmax(gm, 1e-2 * gall);
-				if (d > worst)
-					worst = d;
-				if (d > 1e-4)
-					T_FAILED("gradient %s: relative max |diff| %g", t->name, d);
-			}
-			dc_free(ref);
-		}
-		printf("# %s gradients vs TSLib autograd: worst relative max |diff| %.3g over %zu tensors\n",
-		       tag, worst, ng);
+		fc_check_grads(&f, gs, tag);
 		for (size_t i = 0; as && i < dc_safetensors_count(as); i++) {
 			const struct dc_st_tensor *t = dc_safetensors_at(as, i);
 			float *p = dc_fc_param(&f, t->name);

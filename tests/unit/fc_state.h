@@ -10,6 +10,7 @@
 #include "io/safetensors.h"
 #include "models/forecast.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,43 @@ static int load_state(struct dc_forecaster *f, const struct dc_safetensors *st)
 		}
 	}
 	return 0;
+}
+
+/* f's gradients against the reference autograd's in gs (every tensor of
+ * gs), each relative to its own largest reference gradient, or to 1e-2 of
+ * the largest anywhere where it is (near) zero in exact arithmetic (key
+ * biases under softmax, the affine of a LayerNorm feeding BatchNorm, a
+ * constant shift of Q or K in auto-correlation).  Fails a tensor above
+ * 1e-4; prints and returns the worst. */
+static inline double fc_check_grads(struct dc_forecaster *f, const struct dc_safetensors *gs,
+                                    const char *tag)
+{
+	size_t ng = dc_safetensors_count(gs);
+	double gall = 0, worst = 0;
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < ng; i++) {
+			const struct dc_st_tensor *t = dc_safetensors_at(gs, i);
+			float *ref = dc_calloc(t->numel, sizeof *ref), *g = dc_fc_grad(f, t->name);
+			if (!g || dc_safetensors_get_f32(gs, t->name, ref, t->numel)) {
+				if (pass)
+					T_FAILED("%s gradient %s missing", tag, t->name);
+			} else if (pass == 0) {
+				for (size_t j = 0; j < t->numel; j++)
+					gall = fmax(gall, fabs(ref[j]));
+			} else {
+				double gm = 0;
+				for (size_t j = 0; j < t->numel; j++)
+					gm = fmax(gm, fabs(ref[j]));
+				double d = max_abs_diff(g, ref, t->numel) / fmax(gm, 1e-2 * gall);
+				worst = fmax(worst, d);
+				if (d > 1e-4)
+					T_FAILED("%s gradient %s: relative max |diff| %g", tag, t->name, d);
+			}
+			dc_free(ref);
+		}
+	printf("# %s gradients vs TSLib autograd: worst relative max |diff| %.3g over %zu tensors\n",
+	       tag, worst, ng);
+	return worst;
 }
 
 /* A training forward (dropout seed 33) and backward of the batch at 1 and

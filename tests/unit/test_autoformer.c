@@ -153,32 +153,7 @@ static void check_variant(const struct variant *v)
 		CHECK_EQ_INT(ft.kind->backward(&ft, G_B, dy), DC_OK);
 		size_t ng = dc_safetensors_count(gs);
 		CHECK_EQ_INT(ng, ft.n_tensors);
-		// relative to each tensor's largest reference gradient, or 1e-2 of
-		// the largest overall (query/key biases have zero gradient in exact
-		// arithmetic: a constant shift of Q or K moves every lag alike)
-		double gall = 0, worst = 0;
-		for (int pass = 0; pass < 2; pass++)
-			for (size_t i = 0; i < ng; i++) {
-				const struct dc_st_tensor *t = dc_safetensors_at(gs, i);
-				float *ref = dc_calloc(t->numel, sizeof *ref), *g = dc_fc_grad(&ft, t->name);
-				if (!g || dc_safetensors_get_f32(gs, t->name, ref, t->numel)) {
-					T_FAILED("gradient %s missing", t->name);
-				} else if (pass == 0) {
-					for (size_t j = 0; j < t->numel; j++)
-						gall = fmax(gall, fabs(ref[j]));
-				} else {
-					double gm = 0;
-					for (size_t j = 0; j < t->numel; j++)
-						gm = fmax(gm, fabs(ref[j]));
-					double d = max_abs_diff(g, ref, t->numel) / fmax(gm, 1e-2 * gall);
-					worst = fmax(worst, d);
-					if (d > 1e-4)
-						T_FAILED("%s gradient %s: relative max |diff| %g", v->tag, t->name, d);
-				}
-				dc_free(ref);
-			}
-		printf("# %s gradients vs TSLib autograd: worst relative max |diff| %.3g over %zu tensors\n",
-		       v->tag, worst, ng);
+		fc_check_grads(&ft, gs, v->tag);
 	}
 	dc_safetensors_close(st);
 	dc_safetensors_close(gs);

@@ -162,36 +162,7 @@ TEST(train_parity_tslib)
 		CHECK_EQ_INT(f.kind->backward(&f, G_B, dy), DC_OK);
 		size_t ng = dc_safetensors_count(gs);
 		CHECK_EQ_INT(ng, (size_t)f.n_tensors - 3);  // all but the BatchNorm buffers
-		double gall = 0, worst = 0;
-		for (size_t i = 0; i < ng; i++) {
-			const struct dc_st_tensor *t = dc_safetensors_at(gs, i);
-			float *ref = dc_calloc(t->numel, sizeof *ref);
-			if (!dc_safetensors_get_f32(gs, t->name, ref, t->numel))
-				for (size_t j = 0; j < t->numel; j++)
-					gall = fmax(gall, fabs(ref[j]));
-			dc_free(ref);
-		}
-		for (size_t i = 0; i < ng; i++) {
-			const struct dc_st_tensor *t = dc_safetensors_at(gs, i);
-			float *g = dc_fc_grad(&f, t->name);
-			float *ref = dc_calloc(t->numel, sizeof *ref);
-			if (!g || dc_safetensors_get_f32(gs, t->name, ref, t->numel)) {
-				T_FAILED("gradient %s missing", t->name);
-			} else {
-				double gm = 0;
-				for (size_t j = 0; j < t->numel; j++)
-					gm = fmax(gm, fabs(ref[j]));
-				// judged against its own scale, or 1e-2 of the largest
-				// gradient where it is (near) zero in exact arithmetic
-				double d = max_abs_diff(g, ref, t->numel) / fmax(gm, 1e-2 * gall);
-				worst = fmax(worst, d);
-				if (d > 1e-4)
-					T_FAILED("gradient %s: relative max |diff| %g", t->name, d);
-			}
-			dc_free(ref);
-		}
-		printf("# Informer gradients vs TSLib autograd: worst relative max |diff| %.3g over %zu tensors\n",
-		       worst, ng);
+		fc_check_grads(&f, gs, "Informer");
 		for (size_t i = 0; i < dc_safetensors_count(as); i++) {
 			const struct dc_st_tensor *t = dc_safetensors_at(as, i);
 			float *p = dc_fc_param(&f, t->name), ref[64];
