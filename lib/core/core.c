@@ -10,6 +10,7 @@
 #include <math.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -321,6 +322,77 @@ int dc_threads(void)
 void dc_set_threads(int n)
 {
 	__atomic_store_n(&threads_override, n > 0 ? n : 0, __ATOMIC_RELAXED);
+}
+
+/* ---- files and text ------------------------------------------------------------- */
+
+enum dc_status dc_read_file(const char *path, size_t cap, char **out, size_t *len)
+{
+	*out = NULL;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return dc_fail(errno == ENOENT ? DC_ENOTFOUND : DC_EIO, "cannot open '%s': %s",
+		               path, strerror(errno));
+	size_t n = 0, sz = 4096;
+	char *buf = malloc(sz + 1);
+	enum dc_status s = DC_OK;
+	while (buf) {
+		size_t got = fread(buf + n, 1, sz - n, f);
+		n += got;
+		if (n < sz) {
+			if (ferror(f))
+				s = dc_fail(DC_EIO, "cannot read '%s': %s", path, strerror(errno));
+			break;
+		}
+		if (sz >= cap + 1) {
+			s = dc_fail(DC_ELIMIT, "'%s' is larger than %zu bytes", path, cap);
+			break;
+		}
+		sz = sz * 2 > cap + 1 ? cap + 1 : sz * 2;
+		char *p = realloc(buf, sz + 1);
+		if (!p) {
+			free(buf);
+			buf = NULL;
+		} else
+			buf = p;
+	}
+	fclose(f);
+	if (!buf)
+		return dc_fail(DC_ENOMEM, "cannot read '%s': out of memory", path);
+	if (s) {
+		free(buf);
+		return s;
+	}
+	buf[n] = 0;
+	*out = buf;
+	*len = n;
+	return DC_OK;
+}
+
+int dc_utf8_valid(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		unsigned c = s[i];
+		size_t k;
+		uint32_t cp, min;
+		if (c < 0x80) { i++; continue; }
+		else if ((c & 0xe0) == 0xc0) { k = 1; cp = c & 0x1f; min = 0x80; }
+		else if ((c & 0xf0) == 0xe0) { k = 2; cp = c & 0x0f; min = 0x800; }
+		else if ((c & 0xf8) == 0xf0) { k = 3; cp = c & 0x07; min = 0x10000; }
+		else return 0;
+		if (n - i <= k)
+			return 0;
+		for (size_t j = 1; j <= k; j++) {
+			if ((s[i + j] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + j] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += k + 1;
+	}
+	return 1;
 }
 
 /* ---- time ---------------------------------------------------------------------- */

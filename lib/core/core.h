@@ -189,6 +189,14 @@ void dc_rng_normal(uint64_t seed, uint64_t stream, uint64_t offset, float *out, 
 /* Monotonic wall clock in seconds. */
 double dc_time(void);
 
+/* A whole file of at most cap bytes into a NUL-terminated buffer from
+ * malloc (the caller frees it); *len gets its length.  DC_ENOTFOUND,
+ * DC_EIO, DC_ELIMIT (larger than cap) or DC_ENOMEM, with the path in the
+ * message. */
+enum dc_status dc_read_file(const char *path, size_t cap, char **out, size_t *len);
+/* 1 if the n bytes are valid UTF-8 (no overlongs, surrogates or > U+10FFFF). */
+int dc_utf8_valid(const unsigned char *s, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -30,49 +30,6 @@ enum dc_status dc__st_tensor_f32(const struct dc_st_tensor *t, size_t first, flo
 
 /* ---- files ---------------------------------------------------------------- */
 
-/* Read a whole regular file of at most `cap` bytes into a NUL-terminated buffer. */
-static enum dc_status read_file(const char *path, size_t cap, char **out, size_t *len)
-{
-	*out = NULL;
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return dc_fail(errno == ENOENT ? DC_ENOTFOUND : DC_EIO, "cannot open '%s': %s",
-		               path, strerror(errno));
-	size_t n = 0, sz = 4096;
-	char *buf = malloc(sz + 1);
-	enum dc_status s = DC_OK;
-	while (buf) {
-		size_t got = fread(buf + n, 1, sz - n, f);
-		n += got;
-		if (n < sz) {
-			if (ferror(f))
-				s = dc_fail(DC_EIO, "cannot read '%s': %s", path, strerror(errno));
-			break;
-		}
-		if (sz >= cap + 1) {
-			s = dc_fail(DC_ELIMIT, "'%s' is larger than %zu bytes", path, cap);
-			break;
-		}
-		sz = sz * 2 > cap + 1 ? cap + 1 : sz * 2;
-		char *p = realloc(buf, sz + 1);
-		if (!p) {
-			free(buf);
-			buf = NULL;
-		} else
-			buf = p;
-	}
-	fclose(f);
-	if (!buf)
-		return dc_fail(DC_ENOMEM, "cannot read '%s': out of memory", path);
-	if (s) {
-		free(buf);
-		return s;
-	}
-	buf[n] = 0;
-	*out = buf;
-	*len = n;
-	return DC_OK;
-}
 
 static int is_regular(const char *path)
 {
@@ -153,7 +110,7 @@ enum dc_status dc_config_load(struct dc_config **out, const char *path)
 	char *text;
 	size_t len;
 	*out = NULL;
-	enum dc_status s = read_file(path, CONFIG_MAX_BYTES, &text, &len);
+	enum dc_status s = dc_read_file(path, CONFIG_MAX_BYTES, &text, &len);
 	if (s)
 		return s;
 	s = dc_config_parse(out, text, len);
@@ -643,7 +600,7 @@ static enum dc_status open_index(struct dc_model *m, const char *dir, const char
 {
 	char *text;
 	size_t len;
-	enum dc_status s = read_file(index_path, CONFIG_MAX_BYTES, &text, &len);
+	enum dc_status s = dc_read_file(index_path, CONFIG_MAX_BYTES, &text, &len);
 	if (s)
 		return s;
 	struct dc_st_index *ix;

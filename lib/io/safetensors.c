@@ -66,32 +66,6 @@ static uint64_t fnv1a(const char *s)
 	return h;
 }
 
-/* 1 if the n bytes are valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
-static int utf8_valid(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		unsigned c = s[i];
-		size_t k;
-		uint32_t cp, min;
-		if (c < 0x80) { i++; continue; }
-		else if ((c & 0xe0) == 0xc0) { k = 1; cp = c & 0x1f; min = 0x80; }
-		else if ((c & 0xf0) == 0xe0) { k = 2; cp = c & 0x0f; min = 0x800; }
-		else if ((c & 0xf8) == 0xf0) { k = 3; cp = c & 0x07; min = 0x10000; }
-		else return 0;
-		if (n - i <= k)
-			return 0;
-		for (size_t j = 1; j <= k; j++) {
-			if ((s[i + j] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + j] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += k + 1;
-	}
-	return 1;
-}
 
 /* A JSON number that is an exact non-negative integer <= 2^53. */
 static int json_uint(const cJSON *v, uint64_t *out)
@@ -217,7 +191,7 @@ static enum dc_status parse(struct dc_safetensors *st)
 		return dc_fail(DC_ETRUNC, "header of %" PRIu64 " bytes but only %zu follow",
 		               hn, st->len - 8);
 	size_t n = (size_t)hn;
-	if (!utf8_valid(p + 8, n))
+	if (!dc_utf8_valid(p + 8, n))
 		return dc_fail(DC_EFORMAT, "header is not valid UTF-8");
 
 	char *text = malloc(n + 1);
@@ -718,7 +692,7 @@ static int cmp_kv_key(const void *a, const void *b)
 
 static int valid_utf8_str(const char *s)
 {
-	return utf8_valid((const unsigned char *)s, strlen(s));
+	return dc_utf8_valid((const unsigned char *)s, strlen(s));
 }
 
 enum dc_status dc_safetensors_write(FILE *f, const struct dc_st_write_entry *e, size_t n,

@@ -75,45 +75,6 @@ static char *path_join(const char *a, const char *b)
 	return p;
 }
 
-static enum dc_status read_file(const char *path, char **out, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return dc_fail(DC_ENOTFOUND, "cannot open '%s'", path);
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap + 1);
-	while (buf) {
-		size_t r = fread(buf + n, 1, cap - n, f);
-		n += r;
-		if (n < cap)
-			break;
-		if (cap >= ((size_t)16 << 20)) {
-			free(buf);
-			fclose(f);
-			return dc_fail(DC_ELIMIT, "'%s' is larger than 16 MiB", path);
-		}
-		char *nb = realloc(buf, cap * 2 + 1);
-		if (!nb) {
-			free(buf);
-			buf = NULL;
-			break;
-		}
-		buf = nb;
-		cap *= 2;
-	}
-	int err = ferror(f);
-	fclose(f);
-	if (!buf)
-		return dc_fail(DC_ENOMEM, "out of memory reading '%s'", path);
-	if (err) {
-		free(buf);
-		return dc_fail(DC_EIO, "cannot read '%s'", path);
-	}
-	buf[n] = 0;
-	*out = buf;
-	*len = n;
-	return DC_OK;
-}
 
 /* ---- text preprocessing ---------------------------------------------------------- */
 
@@ -487,7 +448,7 @@ enum dc_status dc_dit_open(struct dc_dit **out, const char *dir, unsigned flags)
 			s = dc_fail(DC_ENOMEM, "out of memory");
 			goto fail;
 		}
-		if ((s = read_file(p, &d->sched_json, &d->sched_len))) {
+		if ((s = dc_read_file(p, (size_t)16 << 20, &d->sched_json, &d->sched_len))) {
 			s = comp_fail(s, "scheduler");
 			goto fail;
 		}

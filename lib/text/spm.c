@@ -121,32 +121,6 @@ static int sb_put(struct sbuf *b, const void *s, size_t n)
 	return 0;
 }
 
-/* 1 if the n bytes are valid UTF-8 (no overlongs, surrogates or > U+10FFFF). */
-static int utf8_valid(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		unsigned c = s[i];
-		size_t k;
-		uint32_t cp, min;
-		if (c < 0x80) { i++; continue; }
-		else if ((c & 0xe0) == 0xc0) { k = 1; cp = c & 0x1f; min = 0x80; }
-		else if ((c & 0xf0) == 0xe0) { k = 2; cp = c & 0x0f; min = 0x800; }
-		else if ((c & 0xf8) == 0xf0) { k = 3; cp = c & 0x07; min = 0x10000; }
-		else return 0;
-		if (n - i <= k)
-			return 0;
-		for (size_t j = 1; j <= k; j++) {
-			if ((s[i + j] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + j] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += k + 1;
-	}
-	return 1;
-}
 
 /* Byte length of the character starting with lead byte c (valid UTF-8). */
 static inline size_t u8len(unsigned char c)
@@ -767,7 +741,7 @@ static enum dc_status check_str(const struct build *b, const void *s, size_t n, 
 	if (n > SPM_MAX_PIECE_BYTES)
 		return dc_fail(DC_EFORMAT, "'%s': %s %zu is longer than %d bytes", b->name, what, idx,
 		               SPM_MAX_PIECE_BYTES);
-	if (memchr(s, 0, n) || !utf8_valid(s, n))
+	if (memchr(s, 0, n) || !dc_utf8_valid(s, n))
 		return dc_fail(DC_EFORMAT, "'%s': %s %zu is not valid UTF-8 text", b->name, what, idx);
 	return DC_OK;
 }
@@ -861,7 +835,7 @@ static enum dc_status charsmap_load(struct dc_spm *t, const unsigned char *blob,
 		return dc_fail(DC_EFORMAT, "'%s': precompiled charsmap trie size %u does not fit "
 		               "its %zu bytes", name, tsize, len);
 	size_t nrepl = len - 4 - tsize;
-	if (!utf8_valid(blob + 4 + tsize, nrepl))
+	if (!dc_utf8_valid(blob + 4 + tsize, nrepl))
 		return dc_fail(DC_EFORMAT, "'%s': precompiled charsmap replacements are not UTF-8",
 		               name);
 	t->nunits = tsize / 4;
@@ -1625,49 +1599,6 @@ fail:
 
 /* ---- opening --------------------------------------------------------------------- */
 
-static enum dc_status read_file(const char *path, char **out, size_t *len)
-{
-	*out = NULL;
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return dc_fail(errno == ENOENT ? DC_ENOTFOUND : DC_EIO, "cannot open '%s': %s", path,
-		               strerror(errno));
-	size_t n = 0, sz = 1 << 16;
-	char *buf = malloc(sz + 1);
-	enum dc_status s = DC_OK;
-	while (buf) {
-		size_t got = fread(buf + n, 1, sz - n, f);
-		n += got;
-		if (n < sz) {
-			if (ferror(f))
-				s = dc_fail(DC_EIO, "cannot read '%s': %s", path, strerror(errno));
-			break;
-		}
-		if (sz > SPM_MAX_FILE) {
-			s = dc_fail(DC_ELIMIT, "'%s' is larger than %u bytes", path, SPM_MAX_FILE);
-			break;
-		}
-		sz *= 2;
-		char *p = realloc(buf, sz + 1);
-		if (!p) {
-			free(buf);
-			buf = NULL;
-		} else {
-			buf = p;
-		}
-	}
-	fclose(f);
-	if (!buf)
-		return dc_fail(DC_ENOMEM, "cannot read '%s': out of memory", path);
-	if (s) {
-		free(buf);
-		return s;
-	}
-	buf[n] = 0;
-	*out = buf;
-	*len = n;
-	return DC_OK;
-}
 
 /* A spiece.model image or a tokenizer.json text (first non-blank byte '{'). */
 static enum dc_status load_model(struct build *b, const char *buf, size_t len)
@@ -1695,7 +1626,7 @@ static enum dc_status load_config(struct build *b, const char *dir, const char *
 	if (!path)
 		return dc_fail(DC_ENOMEM, "out of memory");
 	snprintf(path, a + c + 2, "%s/%s", dir, file);
-	enum dc_status st = read_file(path, &text, &len);
+	enum dc_status st = dc_read_file(path, SPM_MAX_FILE, &text, &len);
 	if (st == DC_ENOTFOUND) {
 		free(path);
 		dc_clear_error();
@@ -1745,8 +1676,9 @@ enum dc_status dc_spm_open(struct dc_spm **out, const char *path)
 	}
 	const char *model = dir ? file : path;
 	build_init(&b, model);
-	if ((st = read_file(model, &text, &len)) == DC_OK && (st = load_model(&b, text, len)) == DC_OK &&
-	    dir && (st = load_config(&b, path, "tokenizer_config.json")) == DC_OK)
+	if ((st = dc_read_file(model, SPM_MAX_FILE, &text, &len)) == DC_OK &&
+	    (st = load_model(&b, text, len)) == DC_OK && dir &&
+	    (st = load_config(&b, path, "tokenizer_config.json")) == DC_OK)
 		st = load_config(&b, path, "special_tokens_map.json");
 	if (st == DC_OK)
 		st = finalize(&b, out);
@@ -2059,7 +1991,7 @@ enum dc_status dc_spm_encode(const struct dc_spm *t, const char *text, size_t le
 		return dc_fail(DC_EINVAL, "room for %d ids: at least 1 (</s>) is needed", max_ids);
 	if (len > (1u << 28))
 		return dc_fail(DC_EINVAL, "text of %zu bytes is longer than %u", len, 1u << 28);
-	if (!utf8_valid((const unsigned char *)text, len))
+	if (!dc_utf8_valid((const unsigned char *)text, len))
 		return dc_fail(DC_EINVAL, "text is not valid UTF-8");
 	struct enc e = { .t = t, .ids = ids, .cap = (size_t)max_ids - 1 };
 	if (len)

@@ -2,13 +2,18 @@
  * test_core.c - core: dtypes, half-precision conversion (exhaustive against
  * the compiler's _Float16), bf16 rounding, checked sizes, tensors, arena,
  * thread-count precedence, and the Philox RNG (Random123 known answers,
- * thread-count independence, distribution moments).
+ * thread-count independence, distribution moments), whole-file reads and
+ * UTF-8 validation.
  */
 #include "core/core.h"
 #include "test.h"
 
 #include <omp.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 static float bits_f(uint32_t u) { union { uint32_t u; float f; } v = { u }; return v.f; }
 static uint32_t f_bits(float f) { union { float f; uint32_t u; } v = { f }; return v.u; }
@@ -219,6 +224,62 @@ TEST(errors)
 	CHECK(strcmp(dc_strstatus((enum dc_status)1000), "unknown error") == 0);
 }
 
+TEST(read_file)
+{
+	char path[] = "/tmp/dc_test_core_XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	// 10000 bytes, a NUL among them: the buffer holds them all, NUL-terminated
+	static char data[10000];
+	for (size_t i = 0; i < sizeof data; i++)
+		data[i] = (char)('a' + i % 26);
+	data[4321] = 0;
+	CHECK(write(fd, data, sizeof data) == (ssize_t)sizeof data);
+	close(fd);
+	char *buf;
+	size_t len;
+	CHECK_EQ_INT(dc_read_file(path, sizeof data, &buf, &len), DC_OK);
+	CHECK_EQ_INT(len, sizeof data);
+	CHECK(buf && memcmp(buf, data, sizeof data) == 0 && buf[len] == 0);
+	free(buf);
+	// one byte over the cap, and a cap far below the size
+	CHECK_EQ_INT(dc_read_file(path, sizeof data - 1, &buf, &len), DC_ELIMIT);
+	CHECK(buf == NULL && strstr(dc_errmsg(), "larger than 9999 bytes"));
+	CHECK_EQ_INT(dc_read_file(path, 100, &buf, &len), DC_ELIMIT);
+	unlink(path);
+	CHECK_EQ_INT(dc_read_file(path, 100, &buf, &len), DC_ENOTFOUND);
+	CHECK(strstr(dc_errmsg(), path) != NULL);
+	// empty file
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	close(fd);
+	CHECK_EQ_INT(dc_read_file(path, 100, &buf, &len), DC_OK);
+	CHECK(len == 0 && buf && buf[0] == 0);
+	free(buf);
+	unlink(path);
+	// a directory cannot be read
+	CHECK(dc_read_file("/", 100, &buf, &len) != DC_OK);
+	dc_clear_error();
+}
+
+TEST(utf8_valid)
+{
+	static const struct { const char *s; int ok; } c[] = {
+		{ "", 1 }, { "plain ascii", 1 }, { "caf\xc3\xa9", 1 }, { "\xe2\x82\xac", 1 },
+		{ "\xf0\x9f\x98\x80", 1 }, { "\xf4\x8f\xbf\xbf", 1 },         /* U+10FFFF */
+		{ "\xed\x9f\xbf", 1 },                                        /* U+D7FF */
+		{ "\xc0\xaf", 0 }, { "\xe0\x80\xaf", 0 }, { "\xf0\x80\x80\xaf", 0 }, /* overlong */
+		{ "\xed\xa0\x80", 0 }, { "\xed\xbf\xbf", 0 },                   /* surrogates */
+		{ "\xf4\x90\x80\x80", 0 }, { "\xf8\x88\x80\x80\x80", 0 },      /* > U+10FFFF */
+		{ "\xc3", 0 }, { "ab\xe2\x82", 0 }, { "\x80", 0 }, { "\xc3\x28", 0 }, /* cut, stray */
+		{ "\xff", 0 },
+	};
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+		if (dc_utf8_valid((const unsigned char *)c[i].s, strlen(c[i].s)) != c[i].ok)
+			T_FAILED("case %zu: expected %d", i, c[i].ok);
+}
+
 int main(void)
 {
 	RUN(dtype_names);
@@ -232,5 +293,7 @@ int main(void)
 	RUN(philox_known_answers);
 	RUN(rng_thread_independent);
 	RUN(errors);
+	RUN(read_file);
+	RUN(utf8_valid);
 	return test_summary();
 }
