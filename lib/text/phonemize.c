@@ -289,39 +289,12 @@ enum dc_status dc_lexicon_load_user(const char *path, struct dc_lexicon **out)
 	if (!out || !path)
 		return dc_fail(DC_EINVAL, "dc_lexicon_load_user: NULL argument");
 	*out = NULL;
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return dc_fail(errno == ENOENT ? DC_ENOTFOUND : DC_EIO, "cannot open '%s': %s", path,
-		               strerror(errno));
-	size_t n = 0, sz = 1 << 14;
-	char *buf = malloc(sz);
-	enum dc_status st = DC_OK;
-	while (buf) {
-		size_t got = fread(buf + n, 1, sz - n, f);
-		n += got;
-		if (n < sz) {
-			if (ferror(f))
-				st = dc_fail(DC_EIO, "cannot read '%s': %s", path, strerror(errno));
-			break;
-		}
-		if (sz > LEX_MAX_FILE) {
-			st = dc_fail(DC_ELIMIT, "'%s' is larger than %zu bytes", path, LEX_MAX_FILE);
-			break;
-		}
-		char *p = realloc(buf, sz * 2);
-		if (!p) {
-			free(buf);
-			buf = NULL;
-		} else {
-			buf = p;
-			sz *= 2;
-		}
-	}
-	fclose(f);
-	if (!buf)
-		return dc_fail(DC_ENOMEM, "cannot read '%s': out of memory", path);
-	if (!st)
-		st = dc_lexicon_parse_user(buf, n, path, out);
+	char *buf;
+	size_t n;
+	enum dc_status st = dc_read_file(path, LEX_MAX_FILE, &buf, &n);
+	if (st)
+		return st;
+	st = dc_lexicon_parse_user(buf, n, path, out);
 	free(buf);
 	return st;
 }
