@@ -152,7 +152,7 @@ uninstall:
 # ---- Debian packages ---------------------------------------------------------
 
 DEPS_BUILD = gcc make pkg-config libblis-openmp-dev libsndfile1-dev libpng-dev zlib1g-dev libcjson-dev libkissfft-dev flite1-dev
-DEPS_TEST = bats bats-assert bats-support clang libclang-rt-14-dev sox
+DEPS_TEST = bats bats-assert bats-support groff-base clang libclang-rt-14-dev sox
 DEPS_BENCH = python3-torch python3-numpy python3-opencv python3-scipy python3-skimage python3-mir-eval aubio-tools sox mate-backgrounds sonic-pi-samples fluidsynth fluid-soundfont-gm
 DEPS = $(DEPS_BUILD) $(DEPS_TEST)
 
