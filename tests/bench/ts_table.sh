@@ -26,10 +26,10 @@
 #                 leaves it under-trained after 10 halving epochs)
 #   Informer, Autoformer  e_layers 2, d_layers 1, factor 3; Autoformer
 #                 Exchange H192/336 train_epochs 1
-# Published numbers: iTransformer paper (arXiv 2310.06625v4) Table 10,
-# "input sequence length 96 for all baselines" (iTransformer, PatchTST,
-# DLinear); Autoformer and Informer from LTSF-Linear's LTSF-Benchmark.md
-# (lookback 96).  See ../shared/research/ts.md section 2.1.
+# A run measured for ts-forecast(1)'s ACCURACY tables goes into ts_runs.tsv
+# (with its seed, threads and machine); ts_accuracy.sh makes the tables.
+# Published numbers: tests/bench/ts_published.tsv (the iTransformer paper's
+# Table 10 and LTSF-Linear's lookback-96 benchmark; sources there).
 #
 # Environment: MODELS, DATASETS (file stems in TS_DATA: ETTh1 ETTh2 ETTm1
 # ETTm2 exchange_rate, .csv or .csv.gz), HORIZONS, THREADS (2), SEED (2021),
@@ -52,109 +52,8 @@ SEEDS=${SEEDS:-$SEED}
 
 # paper MODEL DATASET H -> "mse mae" or "- -"
 paper() {
-	awk -v m="$1" -v d="$2" -v h="$3" '$1 == m && $2 == d && $3 == h { print $4, $5; f = 1 }
-		END { if (!f) print "-", "-" }' <<'EOF'
-iTransformer ETTh1 96 0.386 0.405
-iTransformer ETTh1 192 0.441 0.436
-iTransformer ETTh1 336 0.487 0.458
-iTransformer ETTh1 720 0.503 0.491
-iTransformer ETTh2 96 0.297 0.349
-iTransformer ETTh2 192 0.380 0.400
-iTransformer ETTh2 336 0.428 0.432
-iTransformer ETTh2 720 0.427 0.445
-iTransformer ETTm1 96 0.334 0.368
-iTransformer ETTm1 192 0.377 0.391
-iTransformer ETTm1 336 0.426 0.420
-iTransformer ETTm1 720 0.491 0.459
-iTransformer ETTm2 96 0.180 0.264
-iTransformer ETTm2 192 0.250 0.309
-iTransformer ETTm2 336 0.311 0.348
-iTransformer ETTm2 720 0.412 0.407
-iTransformer exchange_rate 96 0.086 0.206
-iTransformer exchange_rate 192 0.177 0.299
-iTransformer exchange_rate 336 0.331 0.417
-iTransformer exchange_rate 720 0.847 0.691
-PatchTST ETTh1 96 0.414 0.419
-PatchTST ETTh1 192 0.460 0.445
-PatchTST ETTh1 336 0.501 0.466
-PatchTST ETTh1 720 0.500 0.488
-PatchTST ETTh2 96 0.302 0.348
-PatchTST ETTh2 192 0.388 0.400
-PatchTST ETTh2 336 0.426 0.433
-PatchTST ETTh2 720 0.431 0.446
-PatchTST ETTm1 96 0.329 0.367
-PatchTST ETTm1 192 0.367 0.385
-PatchTST ETTm1 336 0.399 0.410
-PatchTST ETTm1 720 0.454 0.439
-PatchTST ETTm2 96 0.175 0.259
-PatchTST ETTm2 192 0.241 0.302
-PatchTST ETTm2 336 0.305 0.343
-PatchTST ETTm2 720 0.402 0.400
-PatchTST exchange_rate 96 0.088 0.205
-PatchTST exchange_rate 192 0.176 0.299
-PatchTST exchange_rate 336 0.301 0.397
-PatchTST exchange_rate 720 0.901 0.714
-DLinear ETTh1 96 0.386 0.400
-DLinear ETTh1 192 0.437 0.432
-DLinear ETTh1 336 0.481 0.459
-DLinear ETTh1 720 0.519 0.516
-DLinear ETTh2 96 0.333 0.387
-DLinear ETTh2 192 0.477 0.476
-DLinear ETTh2 336 0.594 0.541
-DLinear ETTh2 720 0.831 0.657
-DLinear ETTm1 96 0.345 0.372
-DLinear ETTm1 192 0.380 0.389
-DLinear ETTm1 336 0.413 0.413
-DLinear ETTm1 720 0.474 0.453
-DLinear ETTm2 96 0.193 0.292
-DLinear ETTm2 192 0.284 0.362
-DLinear ETTm2 336 0.369 0.427
-DLinear ETTm2 720 0.554 0.522
-DLinear exchange_rate 96 0.088 0.218
-DLinear exchange_rate 192 0.176 0.315
-DLinear exchange_rate 336 0.313 0.427
-DLinear exchange_rate 720 0.839 0.695
-Autoformer ETTh1 96 0.449 0.459
-Autoformer ETTh1 192 0.500 0.482
-Autoformer ETTh1 336 0.521 0.496
-Autoformer ETTh1 720 0.514 0.512
-Autoformer ETTh2 96 0.346 0.388
-Autoformer ETTh2 192 0.456 0.452
-Autoformer ETTh2 336 0.482 0.486
-Autoformer ETTh2 720 0.515 0.511
-Autoformer ETTm1 96 0.505 0.475
-Autoformer ETTm1 192 0.553 0.496
-Autoformer ETTm1 336 0.621 0.537
-Autoformer ETTm1 720 0.671 0.561
-Autoformer ETTm2 96 0.255 0.339
-Autoformer ETTm2 192 0.281 0.340
-Autoformer ETTm2 336 0.339 0.372
-Autoformer ETTm2 720 0.433 0.432
-Autoformer exchange_rate 96 0.197 0.323
-Autoformer exchange_rate 192 0.300 0.369
-Autoformer exchange_rate 336 0.509 0.524
-Autoformer exchange_rate 720 1.447 0.941
-Informer ETTh1 96 0.865 0.713
-Informer ETTh1 192 1.008 0.792
-Informer ETTh1 336 1.107 0.809
-Informer ETTh1 720 1.181 0.865
-Informer ETTh2 96 3.755 1.525
-Informer ETTh2 192 5.602 1.931
-Informer ETTh2 336 4.721 1.835
-Informer ETTh2 720 3.647 1.625
-Informer ETTm1 96 0.672 0.571
-Informer ETTm1 192 0.795 0.669
-Informer ETTm1 336 1.212 0.871
-Informer ETTm1 720 1.166 0.823
-Informer ETTm2 96 0.365 0.453
-Informer ETTm2 192 0.533 0.563
-Informer ETTm2 336 1.363 0.887
-Informer ETTm2 720 3.379 1.338
-Informer exchange_rate 96 0.847 0.752
-Informer exchange_rate 192 1.204 0.895
-Informer exchange_rate 336 1.672 1.036
-Informer exchange_rate 720 2.478 1.310
-EOF
+	awk -F'\t' -v m="$1" -v d="$2" -v h="$3" '$1 == m && $2 == d && $3 == h { print $4, $5; f = 1 }
+		END { if (!f) print "-", "-" }' "$TOP/tests/bench/ts_published.tsv"
 }
 
 # settings MODEL DATASET H -> extra ts-forecast options (the authors' scripts)

@@ -364,3 +364,22 @@ bad() {  # bad PATTERN CMD...: exit 1, exactly one line on stderr containing PAT
 	assert_failure 2
 	[ "${stderr_lines[0]}" = "ts-forecast: --checkpoint is an option of fit and eval" ]
 }
+
+@test "the ACCURACY tables are those ts_accuracy.sh makes from the runs in ts_runs.tsv" {
+	run -0 sh "$TOP/tests/bench/ts_accuracy.sh" --check "$TOP/man/man1/ts-forecast.1"
+	# a changed run, or one more, and the page no longer agrees
+	sed 's/^DLinear\tETTh1\t96\t2021\t2\there\t0\.386885/DLinear\tETTh1\t96\t2021\t2\there\t0.396885/' \
+		"$TOP/tests/bench/ts_runs.tsv" > runs.tsv
+	! cmp -s runs.tsv "$TOP/tests/bench/ts_runs.tsv"
+	TS_RUNS=runs.tsv run -1 sh "$TOP/tests/bench/ts_accuracy.sh" --check "$TOP/man/man1/ts-forecast.1"
+	assert_output --partial 'DLinear	ETTh1	96	0.397	0.402	0.386	0.400	1.028'
+	assert_output --partial 'DLinear 18 of 20 (mean ratio 0.953)'
+	printf 'Informer\tETTm1\t96\t2021\t2\there\t0.650000\t0.560000\t-\n' | cat "$TOP/tests/bench/ts_runs.tsv" - > runs.tsv
+	TS_RUNS=runs.tsv run -1 sh "$TOP/tests/bench/ts_accuracy.sh" --check "$TOP/man/man1/ts-forecast.1"
+	assert_output --partial 'Informer	ETTm1	96	0.650	0.560	0.672	0.571	0.967	-'
+	assert_output --partial 'Of these 29 cells (of 60), 18 are within +2%'
+	# a second seed-2021 run of one cell is an error, not a silent pick
+	printf 'DLinear\tETTh1\t96\t2021\t1\there\t0.4\t0.4\t-\n' | cat "$TOP/tests/bench/ts_runs.tsv" - > runs.tsv
+	TS_RUNS=runs.tsv run -1 sh "$TOP/tests/bench/ts_accuracy.sh" --check "$TOP/man/man1/ts-forecast.1"
+	assert_output --partial 'two seed-2021 runs of DLinear ETTh1 96'
+}
