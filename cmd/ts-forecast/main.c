@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -241,6 +242,7 @@ static cJSON *model_config(const struct opts *o, const struct dc_ts *ts)
 struct prog {
 	double t0, val;   /* val: the last validation loss (NAN before the first) */
 	char label[160];
+	const struct opts *o;   /* for --log after each epoch */
 };
 
 static void on_progress(void *ctx, int epoch, int epochs, size_t step, size_t steps, double tl, double vl)
@@ -407,6 +409,21 @@ static void write_log(const char *path, const struct opts *o, const struct dc_fc
 	dc_cli_side_commit(fp);
 }
 
+/*
+ * After each epoch: --log rewritten (atomically), so a long run can be
+ * watched.  Not a FIFO or device: those get the whole log once, at the end.
+ */
+static void on_epoch(void *ctx, const struct dc_fc_train_log *log)
+{
+	const struct prog *p = ctx;
+	struct stat sb;
+	if (!p->o->log || (stat(p->o->log, &sb) == 0 && !S_ISREG(sb.st_mode)))
+		return;
+	write_log(p->o->log, p->o, log);
+	if (p->o->checkpoint)
+		catch_signals();   /* the side file's own handlers replaced ours */
+}
+
 static int cmd_fit(int argc, char **argv, int is_eval)
 {
 	struct opts o = opts_default();
@@ -448,13 +465,13 @@ static int cmd_fit(int argc, char **argv, int is_eval)
 	if ((st = dc_fc_create(&m.f, dc_fc_model_find(o.model), &d, hp, cli->seed)))
 		dc_die_status(st, "cannot create %s", o.model);
 	dc_config_free(hp);
-	struct prog pr = { dc_time(), NAN, "" };
+	struct prog pr = { dc_time(), NAN, "", &o };
 	struct dc_fc_train_opts to = {
 		.epochs = o.epochs, .batch_size = o.batch, .patience = o.patience, .lr = o.lr,
 		.lr_schedule = o.lradj, .seed = cli->seed, .features = o.features,
 		.progress = on_progress, .ctx = &pr,
 		.checkpoint = o.checkpoint, .fingerprint = cfgtxt, .checkpoint_seconds = TSF_CHECKPOINT_SECONDS,
-		.stop = o.checkpoint ? stop_requested : NULL,
+		.stop = o.checkpoint ? stop_requested : NULL, .epoch_done = on_epoch,
 	};
 	if (o.checkpoint)
 		catch_signals();

@@ -588,6 +588,11 @@ enum dc_status dc_fc_train(struct dc_forecaster *f, const struct dc_ts *ts, cons
 				goto done;
 			last_save = dc_time();
 		}
+		if (o->epoch_done) {
+			log->best_epoch = es.best_epoch;
+			log->best_val = es.best;
+			o->epoch_done(o->ctx, log);
+		}
 		if (es.stop)
 			break;
 	}

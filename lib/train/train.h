@@ -86,6 +86,8 @@ void dc_early_stop_release(struct dc_early_stop *es);
 
 /* ---- the forecasting loop ------------------------------------------------------ */
 
+struct dc_fc_train_log;
+
 struct dc_fc_train_opts {
 	int epochs, batch_size, patience;
 	double lr;
@@ -119,6 +121,9 @@ struct dc_fc_train_opts {
 	 * return DC_OK with log->interrupted set (the parameters are then the
 	 * current ones, not the best). */
 	int (*stop)(void *ctx);
+	/* Called after each epoch's validation (and checkpoint), with the log so
+	 * far: best_epoch and best_val are the best up to that epoch; may be NULL. */
+	void (*epoch_done)(void *ctx, const struct dc_fc_train_log *log);
 };
 
 struct dc_fc_train_log {

@@ -308,11 +308,12 @@ bad() {  # bad PATTERN CMD...: exit 1, exactly one line on stderr containing PAT
 				5 + 2 * sin(2 * 3.14159265 * i / 96 + 1) + rand() * 0.2 } }' > big.csv
 	args=(--model iTransformer --d-model 32 --d-ff 32 --seq-len 48 --horizon 24 --epochs 20 --patience 20 -t 1)
 	ts-forecast fit "${args[@]}" --log ref.tsv big.csv -o ref.st
-	ts-forecast fit "${args[@]}" --checkpoint ck big.csv -o m.st 2> err &
+	ts-forecast fit "${args[@]}" --checkpoint ck --log part.tsv big.csv -o m.st 2> err &
 	pid=$!
-	# the checkpoint appears (atomically) after epoch 1; interrupt in epoch 2
-	for _ in $(seq 1200); do [ -e ck ] && break; sleep 0.05; done
+	# the checkpoint, then the log, appear (atomically) after epoch 1; interrupt in epoch 2
+	for _ in $(seq 1200); do [ -e part.tsv ] && break; sleep 0.05; done
 	[ -e ck ]
+	[ -e part.tsv ]
 	kill -INT "$pid"
 	rc=0
 	wait "$pid" || rc=$?
@@ -320,6 +321,12 @@ bad() {  # bad PATTERN CMD...: exit 1, exactly one line on stderr containing PAT
 	[[ "$(cat err)" =~ ^"ts-forecast: interrupted (Interrupt) in epoch "[0-9]+"; run the same command again to resume from 'ck'"$ ]]
 	[ ! -e m.st ]
 	[ ! -e ck.part ]
+	[ -z "$(ls -A | grep '^\.')" ]
+	# the log holds the epochs finished before the interruption, as the whole run's
+	n=$(($(wc -l < part.tsv) - 1))
+	[ "$n" -ge 1 ]
+	[ "$n" -lt 20 ]
+	cmp <(cut -f1-4 part.tsv) <(head -n $((n + 1)) ref.tsv | cut -f1-4)
 	run --separate-stderr ts-forecast fit "${args[@]}" --checkpoint ck --log m.tsv big.csv -o m.st
 	assert_success
 	[[ "$stderr" =~ ^"ts-forecast: resumed from 'ck' (epoch "[0-9]+", step "[0-9]+")"$ ]]
