@@ -5,6 +5,7 @@
  */
 #include "ts.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,8 +288,14 @@ static enum dc_status fill_scaled(struct dc_ts *ts)
 	if (!ts->data && !(ts->data = dc_alloc(cells * sizeof *ts->data)))
 		return dc_fail(DC_ENOMEM, "out of memory");
 	for (size_t i = 0; i < ts->rows; i++)
-		for (size_t j = 0; j < C; j++)
-			ts->data[i * C + j] = (float)((ts->raw[i * C + j] - ts->mean[j]) / ts->std[j]);
+		for (size_t j = 0; j < C; j++) {
+			double x = ts->raw[i * C + j], z = (x - ts->mean[j]) / ts->std[j];
+			if (!(fabs(z) <= FLT_MAX)) /* would be inf in the models' single precision */
+				return dc_fail(DC_EFORMAT,
+				               "row %zu, column '%s': value %g is out of range (%.3g standard deviations "
+				               "from the training mean)", i + 1, ts->names[j], x, z);
+			ts->data[i * C + j] = (float)z;
+		}
 	return DC_OK;
 }
 
@@ -321,6 +328,9 @@ enum dc_status dc_ts_fit_scaler(struct dc_ts *ts, size_t begin, size_t end)
 			q += d * d;
 		}
 		double sd = sqrt(q / (double)(end - begin));
+		if (!isfinite(mean) || isinf(sd))
+			return dc_fail(DC_EFORMAT, "column '%s': values too large to scale (their sum or squares overflow)",
+			               ts->names[j]);
 		ts->mean[j] = mean;
 		ts->std[j] = sd > 0 && isfinite(sd) ? sd : 1.0; /* sklearn: constant column -> scale 1 */
 	}

@@ -251,6 +251,12 @@ bad() {  # bad PATTERN CMD...: exit 1, exactly one line on stderr containing PAT
 	bad "no timestamp column" ts-forecast fit "${FIT[@]}" nodate.csv -o x.st
 	# --split ett on hourly data that is too short
 	bad "needs 14400 rows" ts-forecast eval "${FIT[@]}" --split ett data.csv
+	# a value beyond single precision once scaled (fit: in the test rows; predict: with the model's scaler)
+	awk -F, 'NR == 581 { $2 = "1e300" } { print }' OFS=, data.csv > huge.csv
+	bad "row 580, column 'load': value 1e+300 is out of range" ts-forecast eval "${FIT[@]}" huge.csv
+	bad "row 580, column 'load': value 1e+300 is out of range" ts-forecast predict m.st huge.csv
+	awk -F, 'NR == 3 { $3 = "1e200" } NR == 4 { $3 = "-1e200" } { print }' OFS=, data.csv > squares.csv
+	bad "column 'temp': values too large to scale" ts-forecast fit "${FIT[@]}" squares.csv -o x.st
 	[ ! -e x.st ]
 }
 

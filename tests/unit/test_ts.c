@@ -193,6 +193,28 @@ TEST(timestamps_gaps_and_refusals)
 	dc_ts_release(&ts);
 }
 
+/* values the models' single precision cannot hold once scaled are refused, not trained on as inf */
+TEST(scaler_out_of_range)
+{
+	struct dc_ts ts;
+	CHECK_EQ_INT(from_text(&ts, "date,v,w\n2020-01-01,1,5\n2020-01-02,2,6\n2020-01-03,3,7\n"
+	                            "2020-01-04,1e100,8\n"),
+	             DC_OK);
+	CHECK(dc_ts_fit_scaler(&ts, 0, 3) == DC_EFORMAT);   /* fitted on rows 1-3, row 4 is 1e100 */
+	CHECK(strstr(dc_errmsg(), "row 4, column 'v': value 1e+100 is out of range") != NULL);
+	CHECK_EQ_INT(dc_ts_fit_scaler(&ts, 0, 4), DC_OK);  /* fitted with it: in range */
+	CHECK(isfinite(ts.data[3 * 2]) && ts.data[3 * 2] > 1.7f && ts.data[3 * 2] < 1.8f); /* sqrt(3) */
+	double mean[2] = { 2, 6 }, sd[2] = { 1e-300, 1 };
+	CHECK(dc_ts_set_scaler(&ts, mean, sd) == DC_EFORMAT);
+	CHECK(strstr(dc_errmsg(), "row 1, column 'v'") != NULL);
+	dc_ts_release(&ts);
+	/* squares that overflow double */
+	CHECK_EQ_INT(from_text(&ts, "date,v\n2020-01-01,1e200\n2020-01-02,-1e200\n2020-01-03,0\n"), DC_OK);
+	CHECK(dc_ts_fit_scaler(&ts, 0, 3) == DC_EFORMAT);
+	CHECK(strstr(dc_errmsg(), "column 'v': values too large to scale") != NULL);
+	dc_ts_release(&ts);
+}
+
 TEST(splits_and_shuffle)
 {
 	struct dc_ts_split s;
@@ -225,6 +247,7 @@ int main(void)
 	RUN(custom_loader_s);
 	RUN(time_features_t_and_h);
 	RUN(timestamps_gaps_and_refusals);
+	RUN(scaler_out_of_range);
 	RUN(splits_and_shuffle);
 	return test_summary();
 }
