@@ -10,7 +10,7 @@
  * An accepted series must hold: strictly increasing timestamps, one of whose
  * differences is the step, finite values (every gap filled, the count
  * within the cells), time features in [-0.5, 0.5], a scaler with positive
- * std, scaled data that maps back to the values, and gathered windows that
+ * std, finite scaled data that maps back to the values, and gathered windows that
  * are the rows they name.  A refused one must say why.
  */
 #include <math.h>
@@ -116,7 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				float z = ts.data[i * ts.cols + j];
 				double back = (double)z * ts.std[j] + ts.mean[j], want = ts.raw[i * ts.cols + j];
 				/* float storage: relative to the value and the column's spread */
-				if (isfinite(z) && fabs(back - want) > 1e-6 * (fabs(want) + ts.std[j] * (fabs(z) + 1)))
+				if (!isfinite(z) || fabs(back - want) > 1e-6 * (fabs(want) + ts.std[j] * (fabs(z) + 1)))
 					__builtin_trap();
 			}
 		check_windows(&ts, &sp, L, L / 2, 1 + (opt & 3));
