@@ -32,7 +32,9 @@
 # Table 10 and LTSF-Linear's lookback-96 benchmark; sources there).
 #
 # Environment: MODELS, DATASETS (file stems in TS_DATA: ETTh1 ETTh2 ETTm1
-# ETTm2 exchange_rate, .csv or .csv.gz), HORIZONS, THREADS (2), SEED (2021),
+# ETTm2 exchange_rate, .csv or .csv.gz), HORIZONS, THREADS (2), JOBS (1: runs
+# at once, each on THREADS threads, e.g. JOBS=4 THREADS=4 on 16 cores; the
+# lines still come in order), SEED (2021),
 # TS_DATA (../shared/data/ts), B (build dir, default build), EVAL_TSV,
 # CKPT_DIR (each run checkpointed there: an interrupted table, run again,
 # resumes each unfinished run where it stopped; see ts-forecast(1)), LOG_DIR
@@ -47,6 +49,7 @@ MODELS=${MODELS:-iTransformer DLinear}
 DATASETS=${DATASETS:-ETTh1 ETTh2 ETTm1 ETTm2 exchange_rate}
 HORIZONS=${HORIZONS:-96 192 336 720}
 THREADS=${THREADS:-2}
+JOBS=${JOBS:-1}
 SEED=${SEED:-2021}
 SEEDS=${SEEDS:-$SEED}
 
@@ -99,6 +102,26 @@ tab() {
 		print m, d, h, sprintf("%.3f", mse), sprintf("%.3f", mae), pm, pa, r, s, seed }'
 }
 
+# one MODEL DATASET FILE H SEED: run ts-forecast eval, print the table line
+one() {
+	ck=
+	[ -z "${CKPT_DIR:-}" ] || ck="--checkpoint $CKPT_DIR/$1-$2-$4-s$5-t$THREADS.ckpt"
+	[ -z "${LOG_DIR:-}" ] || ck="$ck --log $LOG_DIR/$1-$2-$4-s$5.tsv"
+	# shellcheck disable=SC2046,SC2086 # settings are several words, $ck up to four
+	line=$("$BIN" eval -q --no-header -t "$THREADS" --seed "$5" --model "$1" --horizon "$4" \
+		$(settings "$1" "$2" "$4") $ck "$3" < /dev/null) || return 1
+	m=$1 d=$2 h=$4 seed=$5
+	# shellcheck disable=SC2086 # the eval line's fields become $1..$7
+	set -- $line
+	tab "$m" "$d" "$h" "$5" "$6" "$7" "$seed"
+}
+
+# a parallel worker (JOBS > 1): --one TMPDIR INDEX MODEL DATASET FILE H SEED
+if [ "${1:-}" = --one ]; then
+	one "$4" "$5" "$6" "$7" "$8" > "$2/$3.part" && mv "$2/$3.part" "$2/$3"
+	exit
+fi
+
 printf 'model\tdataset\thorizon\tmse\tmae\tpaper_mse\tpaper_mae\tratio\tseconds\tseed\n'
 if [ -n "${EVAL_TSV:-}" ]; then
 	# eval lines: model data seq_len horizon mse mae seconds (header lines skipped)
@@ -109,23 +132,31 @@ if [ -n "${EVAL_TSV:-}" ]; then
 	exit 0
 fi
 [ -x "$BIN" ] || { echo "ts_table: no $BIN (make first)" >&2; exit 1; }
-for m in $MODELS; do
+# the runs, one "model dataset file horizon seed" line each
+runs=$(for m in $MODELS; do
 	for d in $DATASETS; do
 		f=$D/$d.csv
 		[ -r "$f" ] || f=$D/$d.csv.gz
 		[ -r "$f" ] || { echo "ts_table: no $D/$d.csv[.gz], skipped" >&2; continue; }
 		for h in $HORIZONS; do
 			for seed in $SEEDS; do
-				ck=
-				[ -z "${CKPT_DIR:-}" ] || ck="--checkpoint $CKPT_DIR/$m-$d-$h-s$seed-t$THREADS.ckpt"
-				[ -z "${LOG_DIR:-}" ] || ck="$ck --log $LOG_DIR/$m-$d-$h-s$seed.tsv"
-				# shellcheck disable=SC2046,SC2086 # settings are several words, $ck up to four
-				line=$("$BIN" eval -q --no-header -t "$THREADS" --seed "$seed" --model "$m" --horizon "$h" \
-					$(settings "$m" "$d" "$h") $ck "$f")
-				# shellcheck disable=SC2086 # the eval line's fields become $1..$7
-				set -- $line
-				tab "$m" "$d" "$h" "$5" "$6" "$7" "$seed"
+				echo "$m $d $f $h $seed"
 			done
 		done
 	done
+done)
+if [ "$JOBS" -le 1 ]; then
+	echo "$runs" | while read -r m d f h seed; do
+		[ -z "$m" ] || one "$m" "$d" "$f" "$h" "$seed"
+	done
+	exit 0
+fi
+# JOBS at once, each on THREADS threads; lines printed in the runs' order
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM
+echo "$runs" | awk 'NF { print NR, $0 }' | xargs -P "$JOBS" -L 1 sh "$0" --one "$tmp" || rc=$?
+echo "$runs" | awk 'NF { print NR }' | while read -r i; do
+	[ ! -s "$tmp/$i" ] || cat "$tmp/$i"
 done
+[ -z "${rc:-}" ] || { echo "ts_table: a run failed" >&2; exit 1; }
