@@ -10,8 +10,9 @@
 #
 # Prints one TSV line per run:
 #   model dataset horizon mse mae paper_mse paper_mae ratio seconds seed
-# ratio = our MSE / the paper's MSE (below 1: better than published); "-"
-# where no paper number exists (NLinear).  Scores are on the scaled data,
+# mse and mae to six decimals (as ts_runs.tsv takes them); ratio = our MSE /
+# the paper's MSE (below 1: better than published); "-" where no paper
+# number exists (NLinear).  Scores are on the scaled data,
 # every test window (drop_last=False), seed 2021 unless SEED is set (SEEDS:
 # a run for each seed in the list; seed is "-" for EVAL_TSV lines).
 #
@@ -99,7 +100,7 @@ tab() {
 	awk -v OFS='\t' -v m="$1" -v d="$2" -v h="$3" -v mse="$4" -v mae="$5" -v s="$6" -v seed="$7" \
 		-v pm="$8" -v pa="$9" \
 		'BEGIN { r = pm == "-" ? "-" : sprintf("%.3f", mse / pm);
-		print m, d, h, sprintf("%.3f", mse), sprintf("%.3f", mae), pm, pa, r, s, seed }'
+		print m, d, h, sprintf("%.6f", mse), sprintf("%.6f", mae), pm, pa, r, s, seed }'
 }
 
 # one MODEL DATASET FILE H SEED: run ts-forecast eval, print the table line
