@@ -34,8 +34,10 @@
 #
 # Environment: MODELS, DATASETS (file stems in TS_DATA: ETTh1 ETTh2 ETTm1
 # ETTm2 exchange_rate, .csv or .csv.gz), HORIZONS, THREADS (2), JOBS (1: runs
-# at once, each on THREADS threads, e.g. JOBS=4 THREADS=4 on 16 cores; the
-# lines still come in order), SEED (2021),
+# at once, each on THREADS threads; the lines still come in order; measure
+# before splitting a machine: on a 16-CPU Xeon VM two 8-thread Informer ETTh2
+# runs at once did not finish a second epoch in 10 minutes, then one alone
+# ran three epochs in 11), SEED (2021),
 # TS_DATA (../shared/data/ts), B (build dir, default build), EVAL_TSV,
 # CKPT_DIR (each run checkpointed there: an interrupted table, run again,
 # resumes each unfinished run where it stopped; see ts-forecast(1)), LOG_DIR
