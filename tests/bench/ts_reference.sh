@@ -13,7 +13,9 @@
 # tests/bench/ts_reference.tsv holds the runs behind ts-forecast(1)'s
 # ACCURACY section (TSLib @ 4e938a1, PyTorch on an H200, 2026-11-28 and
 # -29; the first six cells through ts_reference.py with these arguments,
-# the rest by this script; fewer seeds where a cell has fewer rows).
+# the rest by this script; fewer seeds where a cell has fewer rows;
+# PatchTST ETTh2 96 seeds 2024 and 2025 with NVIDIA_TF32_OVERRIDE=0 in the
+# environment, which left the five pat_h1_720 rows unchanged to 4 digits).
 # CELLS selects rows by name (default itr_m1_96 aut_h1_96 inf_h1_96
 # pat_h1_720 inf_ex_96 pat_ex_192; also itr_h1_720 pat_h2_96 pat_ex_336
 # pat_ex_720 inf_ex_192 inf_ex_336 inf_ex_720 aut_ex_720 inf_h1_192
