@@ -12,6 +12,13 @@ copy that is executed, nothing on disk changes.  Packages TSLib imports for
 models and datasets these runs never touch (sktime, datasets, reformer, ...)
 are stubbed when missing, by tests/golden/tslib_import.py.  Prints TSLib's own output; its last "mse:" line is
 the score.
+
+TS_INIT=FILE.safetensors in the environment replaces the model's initial
+weights, once built, with the tensors of that name in FILE (state_dict
+names; tests/bench/ts_train_dump.c with 0 epochs writes ts-forecast's);
+the seed still draws TSLib's own dropout masks and batch order, as the
+model is built before either, so a run differs from the plain one by its
+initial weights alone.
 """
 import os
 import re
@@ -21,6 +28,32 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "golden"))
 import tslib_import  # noqa: E402  (the stand-ins for packages these runs never use)
+
+
+def init_from(path):
+    """Make the experiment's _build_model load PATH's tensors into the model."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from st_io import read_safetensors
+    from exp import exp_long_term_forecasting as elf
+    tensors = read_safetensors(path)[0]
+    build = elf.Exp_Long_Term_Forecast._build_model
+
+    def build_from_file(self):
+        model = build(self)
+        sd = model.state_dict()
+        n = 0
+        for k in sd:
+            if k.endswith('.pe') and k not in tensors:
+                continue  # fixed sinusoidal position tables, not parameters
+            if k not in tensors:
+                sys.exit('ts_reference: %s: no tensor %s' % (path, k))
+            v = tensors[k].reshape(sd[k].shape)
+            sd[k] = v.long() if k.endswith('num_batches_tracked') else v.to(sd[k].dtype)
+            n += 1
+        model.load_state_dict(sd)
+        print('ts_reference: initial weights from %s (%d tensors)' % (path, n), flush=True)
+        return model
+    elf.Exp_Long_Term_Forecast._build_model = build_from_file
 
 
 def main():
@@ -37,6 +70,8 @@ def main():
     tslib_import.setup(tslib, only_missing=True)
     os.chdir(work)
     sys.path.insert(0, work)
+    if os.environ.get('TS_INIT'):
+        init_from(os.environ['TS_INIT'])
     sys.argv = ['run.py'] + sys.argv[3:]
     try:
         exec(compile(src, os.path.join(tslib, 'run.py'), 'exec'), {'__name__': '__main__'})

@@ -23,6 +23,11 @@
 # (2021 to 2025); EXTRA is added to every run.py command line (e.g.
 # "--train_epochs 1" for a quick check).  LOGDIR, if set, keeps each run's
 # log (CELL.SEED.out: per-epoch train, validation and test losses).
+# INIT=ours starts each run from ts-forecast's initial weights for its seed
+# (written by $B/bench/ts_train_dump, B default build; ETTh cells only)
+# instead of TSLib's, with TSLib's own dropout masks and batch order: does a
+# gap between the two sides' scores come from the initialisation or from
+# the training's random draws?  (ts_reference.py's TS_INIT.)
 set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 TSLIB=${TSLIB:?set TSLIB to a Time-Series-Library checkout}
@@ -32,6 +37,7 @@ CELLS=${CELLS:-itr_m1_96 aut_h1_96 inf_h1_96 pat_h1_720 inf_ex_96 pat_ex_192}
 GPUS=${GPUS-0}
 JOBS=${JOBS:-8}
 PY=${PYTHON:-python3}
+B=${B:-build}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
@@ -81,8 +87,17 @@ for c in $CELLS; do
 		else
 			dev="--no_use_gpu"
 		fi
+		init=
+		if [ "${INIT:-}" = ours ]; then
+			# the cell's hyperparameters as ts-forecast JSON (keys it does not use are ignored)
+			js=$(echo "$args" | awk '{ s = ""; for (i = 1; i < NF; i += 2) if ($i != "--train_epochs")
+				s = s (s == "" ? "" : ",") "\"" substr($i, 3) "\":" $(i + 1); print "{" s "}" }')
+			init=$TMP/$c.$s.init
+			"$B/bench/ts_train_dump" "$model" "$TMP/data/$file.csv" "$h" 1 "$js" 0 "$init" "$s" 2> "$TMP/dump.err" ||
+				{ cat "$TMP/dump.err" >&2; exit 1; }
+		fi
 		# shellcheck disable=SC2086 # $dev, $args and EXTRA are several words
-		OMP_NUM_THREADS=1 PYTHONUNBUFFERED=1 $PY "$TOP/tests/bench/ts_reference.py" "$TSLIB" "$s" \
+		TS_INIT=$init OMP_NUM_THREADS=1 PYTHONUNBUFFERED=1 $PY "$TOP/tests/bench/ts_reference.py" "$TSLIB" "$s" \
 			--task_name long_term_forecast --is_training 1 --root_path "$TMP/data/" --data_path "$file.csv" \
 			--model_id "ref_$c" --model "$model" --data "$data" --features M --seq_len 96 --label_len 48 \
 			--pred_len "$h" --enc_in "$n" --dec_in "$n" --c_out "$n" --des "s$s" --itr 1 --num_workers 0 \

@@ -15,7 +15,9 @@
  * parameters (state_dict names), "order" (the training windows of each
  * epoch in batch order, [EPOCHS][n_train], as offsets into the training
  * part: TSLib's dataset index), "loss" (each step's training MSE) and
- * "val" (the validation MSE after each epoch, every window).
+ * "val" (the validation MSE after each epoch, every window).  EPOCHS 0:
+ * only the initial parameters, for ts_reference.py's TS_INIT (TSLib's own
+ * training from ts-forecast's initial weights).
  */
 #include "models/forecast.h"
 #include "train/train.h"
@@ -55,7 +57,7 @@ int main(int argc, char **argv)
 	const struct dc_fc_model *kind = dc_fc_model_find(argv[1]);
 	int H = atoi(argv[3]), T = atoi(argv[4]), E = atoi(argv[6]);
 	uint64_t seed = argc > 8 ? strtoull(argv[8], NULL, 10) : 2021;
-	if (!kind || H <= 0 || T <= 0 || E <= 0 || E > 64) {
+	if (!kind || H <= 0 || T <= 0 || E < 0 || E > 64) {
 		fprintf(stderr, "ts_train_dump: bad model, horizon, threads or epochs\n");
 		return 2;
 	}
@@ -79,11 +81,12 @@ int main(int argc, char **argv)
 	}
 	dc_config_free(cfg);
 	size_t n_train = dc_ts_windows(&sp, 0, 96, H), bs = 32, steps = (n_train + bs - 1) / bs;
-	float *p0 = dc_alloc(f.n_params * 4), *order = dc_alloc((size_t)E * n_train * 4);
-	float *val = dc_alloc((size_t)E * 4);
+	size_t Ea = E > 0 ? (size_t)E : 1;  // buffers are never empty
+	float *p0 = dc_alloc(f.n_params * 4), *order = dc_alloc(Ea * n_train * 4);
+	float *val = dc_alloc(Ea * 4);
 	size_t *idx = dc_alloc(n_train * sizeof *idx);
-	struct rec r = { dc_alloc((size_t)E * steps * sizeof(double)), 0, 0, (size_t)E * steps };
-	float *lossf = dc_alloc((size_t)E * steps * 4);
+	struct rec r = { dc_alloc(Ea * steps * sizeof(double)), 0, 0, (size_t)E * steps };
+	float *lossf = dc_alloc(Ea * steps * 4);
 	if (!p0 || !order || !val || !idx || !r.loss || !lossf)
 		return 1;
 	memcpy(p0, f.params, f.n_params * 4);
@@ -99,7 +102,7 @@ int main(int argc, char **argv)
 		                      .progress = progress, .ctx = &r };
 	struct dc_fc_train_log log = { 0 };
 	double t0 = dc_time();
-	if (dc_fc_train(&f, &ts, &sp, &o, &log)) {
+	if (E > 0 && dc_fc_train(&f, &ts, &sp, &o, &log)) {
 		fprintf(stderr, "ts_train_dump: %s\n", dc_errmsg());
 		return 1;
 	}
@@ -119,9 +122,11 @@ int main(int argc, char **argv)
 		ent[n++] = (struct dc_st_write_entry){ t->name, DC_F32, t->rank, t->shape, p0 + t->offset };
 	}
 	int64_t so[2] = { E, (int64_t)n_train }, sl[1] = { (int64_t)r.n }, sv[1] = { E };
-	ent[n++] = (struct dc_st_write_entry){ "order", DC_F32, 2, so, order };
-	ent[n++] = (struct dc_st_write_entry){ "loss", DC_F32, 1, sl, lossf };
-	ent[n++] = (struct dc_st_write_entry){ "val", DC_F32, 1, sv, val };
+	if (E > 0) {
+		ent[n++] = (struct dc_st_write_entry){ "order", DC_F32, 2, so, order };
+		ent[n++] = (struct dc_st_write_entry){ "loss", DC_F32, 1, sl, lossf };
+		ent[n++] = (struct dc_st_write_entry){ "val", DC_F32, 1, sv, val };
+	}
 	char hs[16];
 	snprintf(hs, sizeof hs, "%d", H);
 	struct dc_st_kv meta[3] = { { "model", kind->name }, { "config", argv[5] }, { "horizon", hs } };
