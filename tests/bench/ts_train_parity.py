@@ -10,10 +10,14 @@ running statistics, validation) shows as losses that drift apart.
 
 usage: ts_train_parity.py TSLIB_DIR DATA.csv DUMP.safetensors
 Prints the relative difference of the step losses at a few steps and their
-worst, and each epoch's validation MSE on both sides; exits 1 if a step's
+worst, and each epoch's mean training loss and validation MSE on both sides; exits 1 if a step's
 loss differs by more than 1e-3 relative or a validation MSE by more than
 1e-3 (float rounding alone grows to about 1e-5 over an epoch).
 The TSLib checkout is imported from TSLIB_DIR (nothing of it is copied).
+Environment: THREADS (torch's CPU threads, 2), TORCH_DEVICE (cpu; e.g.
+cuda), TORCH_SEED (torch's dropout masks, 0).  With dropout on, the two
+sides draw different masks and the check fails by design; the epoch means
+then compare the two trainings' course from the same start and batches.
 """
 import importlib
 import json
@@ -40,6 +44,8 @@ def main():
         sys.exit(__doc__.split("\n\n")[1])
     tslib, data, path = sys.argv[1:]
     torch.set_num_threads(int(os.environ.get("THREADS", "2")))
+    dev = torch.device(os.environ.get("TORCH_DEVICE", "cpu"))
+    torch.manual_seed(int(os.environ.get("TORCH_SEED", "0")))
     t, meta = read_safetensors(path)
     name, cfg, H = meta["model"], json.loads(meta["config"]), int(meta["horizon"])
     tslib_import.setup(tslib)
@@ -61,6 +67,7 @@ def main():
         v = t[k].reshape(sd[k].shape)
         sd[k] = v.long() if k.endswith("num_batches_tracked") else v.to(sd[k].dtype)
     model.load_state_dict(sd)
+    model.to(dev)
     loader = data_loader.Dataset_ETT_hour if "ETTh" in data else data_loader.Dataset_ETT_minute
     dsets = {}
     for part in ("train", "val"):
@@ -80,7 +87,7 @@ def main():
             g["lr"] = 1e-4 * 0.5 ** max(e - 1, 0)
         model.train()
         for s in range(steps):
-            x, y, xm, ym = batch(dsets["train"], order[e, s * bs:(s + 1) * bs])
+            x, y, xm, ym = (a.to(dev) for a in batch(dsets["train"], order[e, s * bs:(s + 1) * bs]))
             dec = torch.cat([y[:, :48], torch.zeros_like(y[:, -H:])], dim=1)
             opt.zero_grad()
             out = model(x, xm, dec, ym)[:, -H:, :]
@@ -99,7 +106,7 @@ def main():
         with torch.no_grad():
             vd = dsets["val"]
             for i in range(0, len(vd), 64):
-                x, y, xm, ym = batch(vd, range(i, min(i + 64, len(vd))))
+                x, y, xm, ym = (a.to(dev) for a in batch(vd, range(i, min(i + 64, len(vd)))))
                 dec = torch.cat([y[:, :48], torch.zeros_like(y[:, -H:])], dim=1)
                 dd = model(x, xm, dec, ym)[:, -H:, :] - y[:, -H:, :]
                 se += (dd * dd).sum().item()
@@ -107,6 +114,8 @@ def main():
         v = se / cnt
         dv = abs(vals[e].item() - v) / v
         bad |= dv > 1e-3
+        print("epoch %d\ttrain ours %.6f\ttorch %.6f" % (e + 1, ours[e * steps:(e + 1) * steps].mean().item(),
+                                                      np.mean(theirs[e * steps:(e + 1) * steps])))
         print("epoch %d\tval ours %.6f\ttorch %.6f\trel %.2e" % (e + 1, vals[e].item(), v, dv))
     bad |= worst > 1e-3
     print("%s\tH%d\t%s\t%d steps\tworst step loss rel %.2e (step %d)\t%s" % (

@@ -6,6 +6,7 @@ whose behaviour matters is sklearn's StandardScaler (population std, scale
 1 for a constant column), which the data loaders fit on the training rows.
 Nothing of TSLib is copied here; it is imported from the given path.
 """
+import importlib.machinery
 import importlib.util
 import sys
 import types
@@ -43,6 +44,7 @@ def _stub(name, **attrs):
         return None
     _stubbed.add(top)
     m = types.ModuleType(name)
+    m.__spec__ = importlib.machinery.ModuleSpec(name, None)  # torch._dynamo's find_spec() reads it
     for k, v in attrs.items():
         setattr(m, k, v)
     sys.modules[name] = m
