@@ -27,7 +27,9 @@
 # (written by $B/bench/ts_train_dump, B default build; ETTh cells only)
 # instead of TSLib's, with TSLib's own dropout masks and batch order: does a
 # gap between the two sides' scores come from the initialisation or from
-# the training's random draws?  (ts_reference.py's TS_INIT.)
+# the training's random draws?  (ts_reference.py's TS_INIT.)  The INIT=ours
+# and EXTRA="--dropout 0" runs behind ts-forecast(1) are in
+# tests/bench/ts_reference_diag.tsv.
 set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 TSLIB=${TSLIB:?set TSLIB to a Time-Series-Library checkout}
