@@ -99,14 +99,22 @@ check: all $(UNIT_BIN)
 unit: $(UNIT_BIN)
 	@for t in $(UNIT_BIN); do $$t || exit 1; done
 
-# libFuzzer harnesses, built with clang against the library sources.
+# libFuzzer harnesses, built with clang against the library sources: the
+# library is compiled once (coverage-instrumented, sanitized) into
+# build/fuzz/obj and every harness links those objects.
 FUZZ_CC ?= clang
-FUZZ_FLAGS = -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fopenmp -Ilib $(DEP_CFLAGS)
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(LIB_HDR)
+FUZZ_COMMON = -std=gnu11 -g -O1 -fopenmp -Ilib $(DEP_CFLAGS)
+FUZZ_FLAGS = $(FUZZ_COMMON) -fsanitize=fuzzer,address,undefined
+FUZZ_OBJ := $(LIB_SRC:lib/%.c=build/fuzz/obj/%.o)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+$(FUZZ_OBJ): build/fuzz/obj/%.o: lib/%.c $(LIB_HDR)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(DEP_LIBS) -lm
+	$(FUZZ_CC) $(FUZZ_COMMON) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+$(FUZZ_BIN): build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ) $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_OBJ) $(DEP_LIBS) -lm
 
-fuzz-build: $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+fuzz-build: $(FUZZ_BIN)
 
 fuzz: fuzz-build
 	@for f in $(FUZZ_SRC:tests/fuzz/%.c=%); do \
