@@ -10,9 +10,10 @@ running statistics, validation) shows as losses that drift apart.
 
 usage: ts_train_parity.py TSLIB_DIR DATA.csv DUMP.safetensors
 Prints the relative difference of the step losses at a few steps and their
-worst, and each epoch's mean training loss and validation MSE on both sides; exits 1 if a step's
-loss differs by more than 1e-3 relative or a validation MSE by more than
-1e-3 (float rounding alone grows to about 1e-5 over an epoch).
+worst, and each epoch's mean training loss and validation MSE on both
+sides; exits 1 if a step's loss differs by more than 1e-3 relative or a
+validation MSE by more than 1e-3 (float rounding alone grows to about 1e-5
+over an epoch).
 The TSLib checkout is imported from TSLIB_DIR (nothing of it is copied).
 Environment: THREADS (torch's CPU threads, 2), TORCH_DEVICE (cpu; e.g.
 cuda), TORCH_SEED (torch's dropout masks, 0).  With dropout on, the two
