@@ -37,6 +37,18 @@ __attribute__((constructor)) static void dc_blis_pick_arch(void)
 		setenv("BLIS_ARCH_TYPE", "0", 0);
 }
 
+/*
+ * Below GEMM_PAR_MIN multiply-adds (m n k; about 100^3) a product runs on one
+ * thread: its threads' start and barriers cost more than they save, and on
+ * a machine busy with other work each barrier waits for a time slice (a
+ * small iTransformer fit on 2 threads beside another 2-thread job: 1.6 s,
+ * 0.47 s with this).  BLIS splits only m and n among threads, never k, so
+ * the result is the same bit for bit on any thread count.
+ */
+#ifndef GEMM_PAR_MIN
+#define GEMM_PAR_MIN 1048576.0
+#endif
+
 void dc_sgemm(int trans_a, int trans_b, int m, int n, int k,
               float alpha, const float *A, int lda, const float *B, int ldb,
               float beta, float *C, int ldc, int nthreads)
@@ -46,6 +58,8 @@ void dc_sgemm(int trans_a, int trans_b, int m, int n, int k,
 		return;
 	if (nthreads <= 0)
 		nthreads = dc_threads();
+	if ((double)m * n * k < GEMM_PAR_MIN)
+		nthreads = 1;
 	bli_rntm_set_num_threads(nthreads, &rntm);
 	/* row-major: row stride = ld, column stride = 1 */
 	bli_sgemm_ex(trans_a ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,

@@ -333,6 +333,15 @@ bad() {  # bad PATTERN CMD...: exit 1, exactly one line on stderr containing PAT
 	[ "$n" -ge 1 ]
 	[ "$n" -lt 20 ]
 	cmp <(cut -f1-4 part.tsv) <(head -n $((n + 1)) ref.tsv | cut -f1-4)
+	# the thread count is not part of the run: a copy resumes on 2 threads
+	# (as a run begun on a big machine is finished on a small one)
+	cp ck ck2
+	run --separate-stderr ts-forecast fit "${args[@]}" -t 2 --checkpoint ck2 --log m2t.tsv big.csv -o m2t.st
+	assert_success
+	[[ "$stderr" =~ ^"ts-forecast: resumed from 'ck2' (epoch "[0-9]+", step "[0-9]+")"$ ]]
+	ts-forecast info m2t.st > /dev/null
+	[ "$(wc -l < m2t.tsv)" -eq "$(wc -l < ref.tsv)" ]
+	cmp <(head -n $((n + 1)) m2t.tsv | cut -f1-4) <(cut -f1-4 part.tsv)
 	run --separate-stderr ts-forecast fit "${args[@]}" --checkpoint ck --log m.tsv big.csv -o m.st
 	assert_success
 	[[ "$stderr" =~ ^"ts-forecast: resumed from 'ck' (epoch "[0-9]+", step "[0-9]+")"$ ]]
