@@ -89,7 +89,11 @@ blocks() {
 				r = mse[k] / pm[k]; n[i]++; w[i] += r <= 1.02
 				t = k in rn ? sprintf("%.3f (%d)", rs[k] / rn[k], rn[k]) : "-"
 				print M[i] "\t" dn(D[j]) "\t" H[h] "\t" r3(mse[k]) "\t" r3(mae[k]) "\t" pm[k] "\t" pa[k] "\t" r3(r) "\t" t
-				if (mach[k] != "here") dev = dev (dev == "" ? "" : ",\n") M[i] " " dn(D[j]) " " H[h] " (" thr[k] ")"
+				if (mach[k] != "here") {
+					split(thr[k], tp, "+")
+					dev = dev (dev == "" ? "" : ",\n") M[i] " " dn(D[j]) " " H[h] " (" \
+					    (mach[k] == "device+here" ? tp[1] ", resumed here on " tp[2] : thr[k]) ")"
+				}
 			}
 			tot += n[i]; totw += w[i]
 		}
@@ -97,7 +101,8 @@ blocks() {
 		printf "Of these %d cells (of 60), %d are within +2%% of the published MSE or better:\n", tot, totw
 		printf "PatchTST %d of %d, Informer %d of %d, Autoformer %d of %d.\n", w[3], n[3], w[4], n[4], w[5], n[5]
 		print "All ran on 2 threads of the 2-core test machine except these, on the"
-		print "CPU of a 16- or 32-core 2.1 GHz Xeon (threads in brackets):"
+		print "CPU of a 16- or 32-core 2.1 GHz Xeon (threads in brackets; a run resumed"
+		print "here from its checkpoint says so):"
 		print dev "."
 		end("tslib")
 
