@@ -266,10 +266,22 @@ static void on_progress(void *ctx, int epoch, int epochs, size_t step, size_t st
 
 /* ---- data ------------------------------------------------------------------------ */
 
-static void load_ts(const char *path, const struct opts *o, const char *target, struct dc_ts *ts)
+/* The input's timestamp column: its name and its last entry, whose layout the
+ * forecast's timestamps follow. */
+struct stamp_layout {
+	char name[256];
+	char last[64];
+};
+
+static void load_ts(const char *path, const struct opts *o, const char *target, struct dc_ts *ts,
+                    struct stamp_layout *lay)
 {
 	struct dc_csv csv;
 	tsf_read_table(path, &csv);
+	if (lay) {
+		snprintf(lay->name, sizeof lay->name, "%s", csv.index_name ? csv.index_name : "date");
+		snprintf(lay->last, sizeof lay->last, "%s", csv.index && csv.rows ? csv.index[csv.rows - 1] : "");
+	}
 	enum dc_status st = dc_ts_from_csv(ts, &csv, o->features, target, o->freq);
 	dc_csv_release(&csv);
 	if (st)
@@ -279,6 +291,21 @@ static void load_ts(const char *path, const struct opts *o, const char *target, 
 		dc_format_timestamp(ts->time[ts->first_filled_row], b);
 		dc_warn("warning: '%s': %zu missing values filled by linear interpolation (first at %s)",
 		        dc_cli_input_name(path), ts->n_filled, b);
+	}
+	/* Irregular steps (missing rows, business days): the models see rows, not times. */
+	size_t n_odd = 0, first_odd = 0;
+	for (size_t r = 1; r < ts->rows; r++)
+		if (ts->time[r] - ts->time[r - 1] != ts->step && !n_odd++)
+			first_odd = r;
+	if (n_odd) {
+		char b[20], step[32], odd[32];
+		dc_format_timestamp(ts->time[first_odd - 1], b);
+		dc_ts_step_name(ts->step, step);
+		dc_ts_step_name(ts->time[first_odd] - ts->time[first_odd - 1], odd);
+		dc_warn("warning: '%s': irregular timestamps: %zu of %zu steps not %s%s (first after %s: %s%s); "
+		        "rows are taken as consecutive", dc_cli_input_name(path), n_odd, ts->rows - 1,
+		        isdigit((unsigned char)step[0]) ? "" : "1", step, b, isdigit((unsigned char)odd[0]) ? "" : "1",
+		        odd);
 	}
 }
 
@@ -448,7 +475,7 @@ static int cmd_fit(int argc, char **argv, int is_eval)
 		dc_usage_error("--log names the same file as -o or --checkpoint");
 	double t0 = dc_time();
 	struct dc_ts ts;
-	load_ts(in, &o, o.target, &ts);
+	load_ts(in, &o, o.target, &ts, NULL);
 	struct dc_ts_split sp;
 	make_split(&o, in, &ts, is_eval, &sp);
 	enum dc_status st = dc_ts_fit_scaler(&ts, sp.begin[0], sp.end[0]);
@@ -652,7 +679,8 @@ static int cmd_predict(int argc, char **argv)
 	lo.features = m.features;
 	lo.freq = m.mark_freq;
 	struct dc_ts ts;
-	load_ts(in, &lo, m.target, &ts);
+	struct stamp_layout lay;
+	load_ts(in, &lo, m.target, &ts, &lay);
 	int same = ts.cols == m.cols;
 	for (int j = 0; same && j < m.cols; j++)
 		same = strcmp(ts.names[j], m.names[j]) == 0;
@@ -709,11 +737,11 @@ static int cmd_predict(int argc, char **argv)
 	struct dc_csv out = { 0 };
 	out.rows = H;
 	out.cols = oc * per;
-	out.index_name = "date";
+	out.index_name = lay.name[0] ? lay.name : "date";
 	out.colnames = calloc(out.cols, sizeof(char *));
 	out.index = calloc(H, sizeof(char *));
 	out.values = calloc(H * out.cols, sizeof(double));
-	char (*tsbuf)[20] = calloc(H, 20);
+	char (*tsbuf)[DC_TIMESTAMP_MAX] = calloc(H, DC_TIMESTAMP_MAX);
 	if (!out.colnames || !out.index || !out.values || !tsbuf)
 		dc_die("out of memory");
 	for (size_t j = 0; j < oc; j++) {
@@ -728,7 +756,7 @@ static int cmd_predict(int argc, char **argv)
 		}
 	}
 	for (size_t h = 0; h < H; h++) {
-		dc_format_timestamp(tf[h], tsbuf[h]);
+		dc_format_timestamp_like(tf[h], lay.last, tsbuf[h]);
 		out.index[h] = tsbuf[h];
 		for (size_t j = 0; j < oc; j++) {
 			size_t c = c0 + j;

@@ -708,3 +708,56 @@ void dc_format_timestamp(int64_t t, char buf[20])
 	put_digits(buf + 14, secs / 60 % 60, 2);
 	put_digits(buf + 17, secs % 60, 2);
 }
+
+void dc_format_timestamp_like(int64_t t, const char *like, char buf[DC_TIMESTAMP_MAX])
+{
+	char full[20];
+	int64_t unused;
+	dc_format_timestamp(t, full);
+	if (!like || dc_parse_timestamp(like, &unused)) {
+		memcpy(buf, full, 20);
+		return;
+	}
+	/* The layout of `like`, which parsed: YYYY s M s D [(' '|'T') h:mm[:ss[.f]]][Z] */
+	const char *s = like;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	char dsep = s[4], tsep = 0;
+	int secs = 0, zulu = 0;
+	s += 5;
+	while (isdigit((unsigned char)*s))
+		s++;
+	s++;
+	while (isdigit((unsigned char)*s))
+		s++;
+	if (*s == ' ' || *s == 'T') {
+		tsep = *s++;
+		while (isdigit((unsigned char)*s))
+			s++;
+		s += 3; /* ":mm" */
+		secs = *s == ':';
+		while (*s && *s != 'Z' && *s != ' ' && *s != '\t' && *s != '\r')
+			s++;
+		zulu = *s == 'Z';
+	}
+	int64_t tod = t % 86400;
+	if (tod < 0)
+		tod += 86400;
+	if (!tsep && tod) { /* a time of day on a date-only layout: written in full */
+		tsep = ' ';
+		secs = 1;
+	}
+	if (tod % 60)
+		secs = 1;
+	size_t n = 10;
+	memcpy(buf, full, 10);
+	buf[4] = buf[7] = dsep;
+	if (tsep) {
+		buf[n++] = tsep;
+		memcpy(buf + n, full + 11, secs ? 8 : 5);
+		n += secs ? 8 : 5;
+		if (zulu)
+			buf[n++] = 'Z';
+	}
+	buf[n] = 0;
+}

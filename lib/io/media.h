@@ -91,6 +91,15 @@ void dc_csv_release(struct dc_csv *csv);
 int dc_parse_timestamp(const char *s, int64_t *epoch_seconds);
 /* Format seconds since the epoch as "YYYY-MM-DD HH:MM:SS" into buf[20]. */
 void dc_format_timestamp(int64_t epoch_seconds, char buf[20]);
+/* Format seconds since the epoch in the layout of the timestamp `like` (one
+ * that dc_parse_timestamp reads): its date separator ('-' or '/'), date only
+ * or with a time after ' ' or 'T', with or without seconds, a trailing 'Z'.
+ * Fields are zero-padded and fractional seconds are not written; a time of
+ * day the layout cannot show (not midnight for a date-only layout, seconds
+ * for a minutes one) is written in full.  An unparseable `like` (or NULL)
+ * gives dc_format_timestamp's layout. */
+#define DC_TIMESTAMP_MAX 24
+void dc_format_timestamp_like(int64_t epoch_seconds, const char *like, char buf[DC_TIMESTAMP_MAX]);
 
 #ifdef __cplusplus
 }

@@ -57,6 +57,30 @@ FIT=(--seq-len 48 --horizon 24 --epochs 3)
 	paste -d, <(echo "$output") narrow.csv | awk -F, 'NR > 1 { if ($4 - $3 < $14 - $13) bad++ } END { exit bad > 0 }'
 }
 
+@test "predict writes the timestamps in the input's layout, under its column name" {
+	ts-forecast fit "${FIT[@]}" data.csv -o m.st
+	# 'T' and 'Z', minutes only, slashes, each under another column name
+	awk -F, 'BEGIN { OFS = "," } NR == 1 { $1 = "time" } NR > 1 { sub(" ", "T", $1); $1 = $1 "Z" } { print }' data.csv > iso.csv
+	run ts-forecast predict m.st iso.csv
+	assert_success
+	assert_line --index 0 "time,load,temp,OT"
+	assert_line --index 1 --regexp '^2020-01-26T00:00:00Z,'
+	assert_line --index 24 --regexp '^2020-01-26T23:00:00Z,'
+	awk -F, 'BEGIN { OFS = "," } NR == 1 { $1 = "when" } NR > 1 { gsub("-", "/", $1); sub(":00$", "", $1) } { print }' data.csv > hm.csv
+	run ts-forecast predict m.st hm.csv
+	assert_line --index 0 "when,load,temp,OT"
+	assert_line --index 1 --regexp '^2020/01/26 00:00,'
+	# daily dates stay dates
+	awk 'BEGIN { print "day,v"; split("31 28 31 30", md, " ");
+		for (m = 1; m <= 4; m++) for (d = 1; d <= md[m]; d++) { printf "2021-%02d-%02d,%.3f\n", m, d, sin(n / 3); n++ } }' > daily.csv
+	ts-forecast fit --seq-len 14 --horizon 7 --epochs 2 daily.csv -o d.st
+	run ts-forecast predict d.st daily.csv
+	assert_success
+	assert_line --index 0 "day,v"
+	assert_line --index 1 --regexp '^2021-05-01,'
+	assert_line --index 7 --regexp '^2021-05-07,'
+}
+
 @test "predict --plot writes a PNG" {
 	ts-forecast fit "${FIT[@]}" data.csv -o m.st
 	run ts-forecast predict --interval 0.8 --plot f.png m.st data.csv -o f.csv
@@ -167,6 +191,17 @@ FIT=(--seq-len 48 --horizon 24 --epochs 3)
 	run --separate-stderr ts-forecast fit "${FIT[@]}" lead.csv -o g.st
 	assert_failure 1
 	[[ "$stderr" == *"column 'load': missing values at the start"* ]]
+}
+
+@test "missing rows (irregular timestamps) are reported, the rows taken as consecutive" {
+	ts-forecast fit "${FIT[@]}" data.csv -o m.st
+	awk 'NR != 50 && NR != 51 && NR != 300' data.csv > holes.csv
+	run --separate-stderr ts-forecast predict m.st holes.csv
+	assert_success
+	[ "$stderr" = "ts-forecast: warning: 'holes.csv': irregular timestamps: 2 of 596 steps not 1h (first after 2020-01-02 23:00:00: 3h); rows are taken as consecutive" ]
+	assert_line --index 1 --regexp '^2020-01-26 00:00:00,'
+	run --separate-stderr ts-forecast predict m.st data.csv
+	[ -z "$stderr" ]
 }
 
 @test "gzip, stdin and tensor-stream input" {

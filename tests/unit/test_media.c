@@ -874,6 +874,34 @@ TEST(timestamps)
 	dc_format_timestamp(INT64_MAX, buf);
 	CHECK(!strcmp(buf, "9999-12-31 23:59:59"));
 
+	/* Another timestamp's layout */
+	char lk[DC_TIMESTAMP_MAX];
+	static const struct { const char *like; int64_t t; const char *want; } L[] = {
+		{ "2016-07-01 00:00:00", 1467334800, "2016-07-01 01:00:00" },
+		{ "2018-06-26T19:00", 1467334800, "2016-07-01T01:00" },
+		{ "2018-06-26T19:00:00Z", 1467334800, "2016-07-01T01:00:00Z" },
+		{ "2018-06-26T19:00:00.250Z", 1467334800, "2016-07-01T01:00:00Z" },
+		{ "1990/1/2 0:00", 1467334800, "2016/07/01 01:00" },
+		{ "2000-02-29", 1467331200, "2016-07-01" },
+		{ " 2000/02/29\r", 1467331200, "2016/07/01" },
+		{ "2000-02-29", 1467334800, "2016-07-01 01:00:00" },  /* a time a date-only layout cannot show */
+		{ "2018-06-26T19:00", 1467334805, "2016-07-01T01:00:05" }, /* seconds a minutes layout cannot */
+		{ "2018-06-26T19:00Z", 1467334805, "2016-07-01T01:00:05Z" },
+		{ "not a date", 1467334800, "2016-07-01 01:00:00" },
+		{ "", 1467334800, "2016-07-01 01:00:00" },
+		{ NULL, 1467334800, "2016-07-01 01:00:00" },
+		{ "2000-02-29 00:00", -60, "1969-12-31 23:59" },
+		{ "2000-02-29 00:00:00Z", INT64_MAX, "9999-12-31 23:59:59Z" },
+	};
+	for (size_t i = 0; i < sizeof L / sizeof L[0]; i++) {
+		memset(lk, 'x', sizeof lk);
+		dc_format_timestamp_like(L[i].t, L[i].like, lk);
+		if (strcmp(lk, L[i].want))
+			fprintf(stderr, "  like '%s': got '%s', want '%s'\n", L[i].like ? L[i].like : "(null)", lk,
+			        L[i].want);
+		CHECK(!strcmp(lk, L[i].want));
+	}
+
 	/* Round trip over ~1000 years in irregular steps (hits leap days). */
 	int bad = 0;
 	for (int64_t s = -11670953104LL; s < 20000000000LL; s += 86400 * 37 + 3607) {
