@@ -161,8 +161,15 @@ enum dc_status dc_ts_from_csv(struct dc_ts *ts, const struct dc_csv *csv,
 	memset(ts, 0, sizeof *ts);
 	if (!csv->index)
 		return dc_fail(DC_EFORMAT, "no timestamp column (the first column must be a date)");
-	if (csv->cols == 0)
+	if (csv->cols == 0) {
+		/* a whole row in one field: another separator than the comma */
+		const char *h = csv->index_name ? csv->index_name : "";
+		const char *sep = strchr(h, ';') ? "';'" : strchr(h, '\t') ? "a tab" : NULL;
+		if (sep)
+			return dc_fail(DC_EFORMAT, "no value columns (the header is one field holding %s: "
+			               "fields must be separated by commas)", sep);
 		return dc_fail(DC_EFORMAT, "no value columns");
+	}
 	if (csv->rows < 2)
 		return dc_fail(DC_EFORMAT, "need at least 2 rows, got %zu", csv->rows);
 	/* the target column */

@@ -284,6 +284,11 @@ bad() {  # bad PATTERN CMD...: exit 1, exactly one line on stderr containing PAT
 	# no timestamp column
 	cut -d, -f2- data.csv > nodate.csv
 	bad "no timestamp column" ts-forecast fit "${FIT[@]}" nodate.csv -o x.st
+	# another separator than the comma
+	tr , ';' < data.csv > semi.csv
+	bad "holding ';': fields must be separated by commas" ts-forecast fit "${FIT[@]}" semi.csv -o x.st
+	tr , '\t' < data.csv > tabs.csv
+	bad "holding a tab" ts-forecast predict m.st tabs.csv
 	# --split ett on hourly data that is too short
 	bad "needs 14400 rows" ts-forecast eval "${FIT[@]}" --split ett data.csv
 	# a value beyond single precision once scaled (fit: in the test rows; predict: with the model's scaler)
