@@ -286,6 +286,9 @@ static void load_ts(const char *path, const struct opts *o, const char *target, 
 	dc_csv_release(&csv);
 	if (st)
 		dc_die_status(st, "cannot use '%s'", dc_cli_input_name(path));
+	if (ts->untimed && !lay) /* predict: the model says whether that is expected */
+		dc_warn("warning: '%s': no timestamp column (the first column is a number); the rows are taken as "
+		        "steps 1 to %zu, without time features", dc_cli_input_name(path), ts->rows);
 	if (ts->n_filled) {
 		char b[20];
 		dc_format_timestamp(ts->time[ts->first_filled_row], b);
@@ -543,8 +546,11 @@ static int cmd_fit(int argc, char **argv, int is_eval)
 		m.names = ts.names;
 		m.mean = ts.mean;
 		m.std = ts.std;
-		m.step = ts.step;
-		dc_format_timestamp(ts.time[ts.rows - 1], m.last_time);
+		m.step = ts.untimed ? 0 : ts.step; /* 0: fitted without timestamps */
+		if (ts.untimed)
+			m.last_time[0] = 0;
+		else
+			dc_format_timestamp(ts.time[ts.rows - 1], m.last_time);
 		m.seed = cli->seed;
 		m.conformal = conformal(&m.f, &ts, &sp, o.batch);
 		cJSON *lg = cJSON_CreateObject();
@@ -609,16 +615,18 @@ static char *join_columns(char *const *names, size_t n)
  * "forecast", role "series", meta columns, index_name, start (the first
  * forecast timestamp), freq (the step in seconds) -- the layout tensor-tool
  * from-csv gives a table, so tensor-tool to-csv and ts-forecast read it back
- * -- plus model, and interval when --interval was given.
+ * -- plus model, and interval when --interval was given.  Without `start`
+ * (a table without timestamps) the record has no time axis.
  */
-static enum dc_status write_stream(FILE *fp, const struct dc_csv *t, int64_t start, int64_t step,
+static enum dc_status write_stream(FILE *fp, const struct dc_csv *t, const int64_t *start, int64_t step,
                                    const char *model, double interval)
 {
 	struct dc_stream_writer w;
 	struct dc_record rec;
 	char stamp[20], freq[24], level[24];
 	dc_record_init(&rec);
-	dc_format_timestamp(start, stamp);
+	if (start)
+		dc_format_timestamp(*start, stamp);
 	snprintf(freq, sizeof freq, "%lld", (long long)step);
 	snprintf(level, sizeof level, "%g", interval);
 	char *cols = join_columns(t->colnames, t->cols);
@@ -629,11 +637,11 @@ static enum dc_status write_stream(FILE *fp, const struct dc_csv *t, int64_t sta
 		st = dc_record_set_role(&rec, "series");
 	if (!st)
 		st = dc_record_meta_set(&rec, "columns", cols);
-	if (!st)
+	if (!st && start)
 		st = dc_record_meta_set(&rec, "index_name", t->index_name);
-	if (!st)
+	if (!st && start)
 		st = dc_record_meta_set(&rec, "start", stamp);
-	if (!st)
+	if (!st && start)
 		st = dc_record_meta_set(&rec, "freq", freq);
 	if (!st)
 		st = dc_record_meta_set(&rec, "model", model);
@@ -696,6 +704,8 @@ static int cmd_predict(int argc, char **argv)
 	if (ts.rows < (size_t)d->seq_len)
 		dc_die("too few rows in '%s': %zu, the model needs seq_len %d", dc_cli_input_name(in), ts.rows,
 		       d->seq_len);
+	if (m.step && ts.untimed)
+		dc_die("'%s' was fitted on a table with timestamps, '%s' has none", mpath, dc_cli_input_name(in));
 	if (m.step && ts.step != m.step)
 		dc_warn("warning: '%s' has a step of %lld s, the model was fitted at %lld s", dc_cli_input_name(in),
 		        (long long)ts.step, (long long)m.step);
@@ -715,7 +725,7 @@ static int cmd_predict(int argc, char **argv)
 	for (size_t k = 0; k < S; k++)
 		tl[k] = ts.time[ts.rows - S + k];
 	memcpy(tl + S, tf, H * sizeof *tf);
-	if (M) {
+	if (M && m.step) { /* a model fitted without timestamps saw zero time features */
 		memcpy(xm, ts.marks + s0 * M, L * M * sizeof *xm);
 		dc_ts_time_features(tl, S + H, m.mark_freq, ym);
 	}
@@ -755,8 +765,13 @@ static int cmd_predict(int argc, char **argv)
 			snprintf(out.colnames[j * per + 2], n, "%s_upper", nm);
 		}
 	}
+	if (ts.untimed)
+		out.index_name = "row";
 	for (size_t h = 0; h < H; h++) {
-		dc_format_timestamp_like(tf[h], lay.last, tsbuf[h]);
+		if (ts.untimed) /* the row numbers continued */
+			snprintf(tsbuf[h], sizeof tsbuf[h], "%zu", ts.rows + h + 1);
+		else
+			dc_format_timestamp_like(tf[h], lay.last, tsbuf[h]);
 		out.index[h] = tsbuf[h];
 		for (size_t j = 0; j < oc; j++) {
 			size_t c = c0 + j;
@@ -793,7 +808,7 @@ static int cmd_predict(int argc, char **argv)
 	}
 	FILE *fo = dc_cli_open_output(o.tensor);
 	if (o.tensor)
-		st = write_stream(fo, &out, tf[0], ts.step, m.f.kind->name, o.interval);
+		st = write_stream(fo, &out, ts.untimed ? NULL : &tf[0], ts.step, m.f.kind->name, o.interval);
 	else
 		st = dc_csv_write(fo, &out, "%.8g");
 	if (st)
@@ -831,8 +846,9 @@ static int cmd_info(int argc, char **argv)
 	struct tsf_model m;
 	tsf_model_load(&m, argv[i]);
 	const struct dc_fc_dims *d = &m.f.dims;
-	char freq[32];
-	dc_ts_step_name(m.step, freq);
+	char freq[32] = "none";
+	if (m.step)
+		dc_ts_step_name(m.step, freq);
 	printf("model\t%s\n", m.f.kind->name);
 	printf("parameters\t%zu\n", (size_t)0 + ({
 		size_t n = 0;

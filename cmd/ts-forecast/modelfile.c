@@ -74,7 +74,10 @@ void tsf_model_save(const struct tsf_model *m, const char *name, FILE *out)
 	char *log = m->log ? cJSON_PrintUnformatted(m->log) : NULL;
 	char stepbuf[32], freq[32], seed[32];
 	snprintf(stepbuf, sizeof stepbuf, "%lld", (long long)m->step);
-	dc_ts_step_name(m->step, freq);
+	if (m->step)
+		dc_ts_step_name(m->step, freq);
+	else
+		strcpy(freq, "none"); /* fitted on a table without timestamps */
 	snprintf(seed, sizeof seed, "%llu", (unsigned long long)m->seed);
 	if (!config || !colstr)
 		dc_die("out of memory");

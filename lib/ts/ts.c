@@ -159,8 +159,6 @@ enum dc_status dc_ts_from_csv(struct dc_ts *ts, const struct dc_csv *csv,
 {
 	enum dc_status st;
 	memset(ts, 0, sizeof *ts);
-	if (!csv->index)
-		return dc_fail(DC_EFORMAT, "no timestamp column (the first column must be a date)");
 	if (csv->cols == 0) {
 		/* a whole row in one field: another separator than the comma */
 		const char *h = csv->index_name ? csv->index_name : "";
@@ -218,8 +216,11 @@ enum dc_status dc_ts_from_csv(struct dc_ts *ts, const struct dc_csv *csv,
 			st = dc_fail(DC_ENOMEM, "out of memory");
 			goto fail;
 		}
+	ts->untimed = !csv->index;
 	for (size_t i = 0; i < n; i++)
-		if (dc_parse_timestamp(csv->index[i], &ts->time[i])) {
+		if (ts->untimed)
+			ts->time[i] = (int64_t)i;
+		else if (dc_parse_timestamp(csv->index[i], &ts->time[i])) {
 			st = dc_fail(DC_EFORMAT, "row %zu: cannot parse timestamp '%s'", i + 1, csv->index[i]);
 			goto fail;
 		}
@@ -279,7 +280,8 @@ enum dc_status dc_ts_from_csv(struct dc_ts *ts, const struct dc_csv *csv,
 			st = dc_fail(DC_ENOMEM, "out of memory");
 			goto fail;
 		}
-		dc_ts_time_features(ts->time, n, mark_freq, ts->marks);
+		if (!ts->untimed)
+			dc_ts_time_features(ts->time, n, mark_freq, ts->marks);
 	}
 	free(src);
 	return DC_OK;

@@ -47,6 +47,7 @@ struct dc_ts {
 	char **names;            /* [cols] column names, target last */
 	int64_t *time;           /* [rows] seconds since the epoch (UTC) */
 	int64_t step;            /* inferred sampling interval in seconds */
+	int untimed;             /* no timestamp column: time[i] = i, step 1, time features 0 */
 	double *raw;             /* [rows][cols] original units, gaps interpolated */
 	size_t n_filled;         /* cells filled by interpolation */
 	size_t first_filled_row; /* row (0-based) of the first filled cell */
@@ -77,8 +78,9 @@ int dc_ts_n_marks(char freq);
 void dc_ts_time_features(const int64_t *t, size_t n, char freq, float *out);
 
 /*
- * Build a dataset from a CSV (which must have a timestamp index column):
- * timestamps parsed and checked, the columns selected for `features` with
+ * Build a dataset from a CSV: its timestamp index column parsed and
+ * checked (a table without one is `untimed`: row numbers stand for the
+ * times and the time features are zero), the columns selected for `features` with
  * `target` (NULL: "OT" if present, else the last column) moved last,
  * interior missing values linearly interpolated in time (counted in
  * n_filled); a column that starts or ends with a missing value, or is all

@@ -193,6 +193,35 @@ FIT=(--seq-len 48 --horizon 24 --epochs 3)
 	[[ "$stderr" == *"column 'load': missing values at the start"* ]]
 }
 
+@test "a table without timestamps: rows are the steps, the forecast numbers them on" {
+	cut -d, -f2- data.csv > plain.csv
+	run --separate-stderr ts-forecast fit "${FIT[@]}" plain.csv -o p.st
+	assert_success
+	[ "$stderr" = "ts-forecast: warning: 'plain.csv': no timestamp column (the first column is a number); the rows are taken as steps 1 to 600, without time features" ]
+	run ts-forecast info p.st
+	assert_line $'freq\tnone'
+	run --separate-stderr ts-forecast predict --interval 0.9 p.st plain.csv
+	assert_success
+	[ -z "$stderr" ]
+	assert_line --index 0 "row,load,load_lower,load_upper,temp,temp_lower,temp_upper,OT,OT_lower,OT_upper"
+	assert_line --index 1 --regexp '^601,'
+	assert_line --index 24 --regexp '^624,'
+	# the same rows with their timestamps give the same numbers (DLinear has no time features)
+	ts-forecast fit "${FIT[@]}" data.csv -o m.st 2> /dev/null
+	diff <(ts-forecast predict m.st data.csv | cut -d, -f2-) <(ts-forecast predict p.st plain.csv | cut -d, -f2-)
+	# a model fitted without timestamps on a table with them: timestamps out, time features still zero
+	run ts-forecast predict p.st data.csv
+	assert_line --index 1 --regexp '^2020-01-26 00:00:00,'
+	# the tensor stream has no time axis
+	ts-forecast predict --tensor p.st plain.csv | tensor-tool to-csv - > t.csv
+	[ "$(head -1 t.csv)" = "load,temp,OT" ]
+	[ "$(wc -l < t.csv)" -eq 25 ]
+	# a model that uses time features fits and evaluates too
+	run ts-forecast eval -q --no-header --model iTransformer --d-model 16 --d-ff 16 --epochs 1 --seq-len 48 --horizon 24 plain.csv
+	assert_success
+	[ "${#lines[@]}" -eq 1 ]
+}
+
 @test "missing rows (irregular timestamps) are reported, the rows taken as consecutive" {
 	ts-forecast fit "${FIT[@]}" data.csv -o m.st
 	awk 'NR != 50 && NR != 51 && NR != 300' data.csv > holes.csv
@@ -281,9 +310,9 @@ bad() {  # bad PATTERN CMD...: exit 1, exactly one line on stderr containing PAT
 	bad "was fitted on columns 'load,temp,OT'" ts-forecast predict m.st other.csv
 	# not a model file
 	bad "cannot load 'data.csv'" ts-forecast predict data.csv data.csv
-	# no timestamp column
+	# a table without timestamps for a model fitted with them
 	cut -d, -f2- data.csv > nodate.csv
-	bad "no timestamp column" ts-forecast fit "${FIT[@]}" nodate.csv -o x.st
+	bad "'m.st' was fitted on a table with timestamps, 'nodate.csv' has none" ts-forecast predict m.st nodate.csv
 	# another separator than the comma
 	tr , ';' < data.csv > semi.csv
 	bad "holding ';': fields must be separated by commas" ts-forecast fit "${FIT[@]}" semi.csv -o x.st

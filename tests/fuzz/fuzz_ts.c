@@ -7,7 +7,8 @@
  * 't'), bit 4 the split (ETT borders or 0.7/0.1/0.2), bits 5-7 the lookback
  * (1 to 8 rows, so short tables still give windows).
  *
- * An accepted series must hold: strictly increasing timestamps, one of whose
+ * An accepted series must hold: strictly increasing timestamps (the row
+ * numbers, and zero time features, for a table without a timestamp column), one of whose
  * differences is the step, finite values (every gap filled, the count
  * within the cells), time features in [-0.5, 0.5], a scaler with positive
  * std, finite scaled data that maps back to the values, and gathered windows that
@@ -43,8 +44,10 @@ static void check_series(const struct dc_ts *ts)
 		if (!ts->names[j])
 			__builtin_trap();
 	for (size_t i = 0; i < ts->rows * (size_t)ts->n_marks; i++)
-		if (!(ts->marks[i] >= -0.5f && ts->marks[i] <= 0.5f))
+		if (!(ts->marks[i] >= -0.5f && ts->marks[i] <= 0.5f) || (ts->untimed && ts->marks[i] != 0.0f))
 			__builtin_trap();
+	if (ts->untimed && (ts->step != 1 || ts->time[ts->rows - 1] != (int64_t)ts->rows - 1))
+		__builtin_trap();   /* without timestamps the rows are the steps */
 }
 
 static void check_windows(const struct dc_ts *ts, const struct dc_ts_split *sp, int L, int S, int H)

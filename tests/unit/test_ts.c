@@ -191,6 +191,23 @@ TEST(timestamps_gaps_and_refusals)
 	dc_ts_step_name(900, b);
 	CHECK(strcmp(b, "15min") == 0);
 	dc_ts_release(&ts);
+	/* no timestamp column: rows are the steps, gaps interpolated by row, no time features */
+	CHECK_EQ_INT(from_text(&ts, "v,w\n1,10\n,11\n3,12\n4,13\n"), DC_OK);
+	CHECK_EQ_INT(ts.untimed, 1);
+	CHECK_EQ_INT(ts.cols, 2);
+	CHECK_EQ_INT(ts.step, 1);
+	CHECK_EQ_INT(ts.time[3], 3);
+	CHECK_EQ_INT(ts.n_filled, 1);
+	CHECK(fabs(ts.raw[1 * 2 + 0] - 2.0) < 1e-12);
+	CHECK_EQ_INT(ts.n_marks, 4);
+	int zero = 1;
+	for (int k = 0; k < 4 * 4; k++)
+		zero &= ts.marks[k] == 0.0f;
+	CHECK(zero);
+	dc_ts_release(&ts);
+	CHECK_EQ_INT(from_text(&ts, "date,v\n2020-01-01,1\n2020-01-02,2\n"), DC_OK);
+	CHECK_EQ_INT(ts.untimed, 0);
+	dc_ts_release(&ts);
 }
 
 /* values the models' single precision cannot hold once scaled are refused, not trained on as inf */
