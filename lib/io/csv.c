@@ -225,7 +225,20 @@ static char *dup_bytes(const char *s, size_t n)
 	return p;
 }
 
-/* Parse a numeric cell: empty/blank -> NaN; returns -1 if not a number. */
+/* The strings pandas' read_csv takes for a missing value (its default
+ * na_values; strtod reads the NaN spellings itself). */
+static int is_na(const char *s, size_t n)
+{
+	static const char *const na[] = { "NA", "N/A", "n/a", "NULL", "null", "None", "<NA>", "#N/A", "#N/A N/A",
+	                                  "#NA", "1.#IND", "-1.#IND", "1.#QNAN", "-1.#QNAN" };
+	for (size_t i = 0; i < sizeof na / sizeof na[0]; i++)
+		if (strlen(na[i]) == n && memcmp(na[i], s, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* Parse a numeric cell: empty/blank or a missing-value marker (NA, null,
+ * ...) -> NaN; returns -1 if not a number. */
 static int parse_cell(const char *s, size_t n, double *out)
 {
 	char buf[1024];
@@ -235,7 +248,7 @@ static int parse_cell(const char *s, size_t n, double *out)
 	}
 	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
 		n--;
-	if (n == 0) {
+	if (n == 0 || is_na(s, n)) {
 		*out = NAN;
 		return 0;
 	}
@@ -324,7 +337,16 @@ enum dc_status dc_csv_read(FILE *fp, struct dc_csv *csv)
 	}
 	csv->colnames = names;
 	for (size_t i = 0; i < ncols_all; i++) {
-		if (!(names[i] = dup_bytes(r->rec + r->fstart[i], r->flen[i]))) {
+		/* "date, load, OT": names without the blanks around them */
+		const char *nm = r->rec + r->fstart[i];
+		size_t nl = r->flen[i];
+		while (nl > 0 && (*nm == ' ' || *nm == '\t')) {
+			nm++;
+			nl--;
+		}
+		while (nl > 0 && (nm[nl - 1] == ' ' || nm[nl - 1] == '\t'))
+			nl--;
+		if (!(names[i] = dup_bytes(nm, nl))) {
 			st = dc_fail(DC_ENOMEM, "cannot allocate column names");
 			goto fail;
 		}

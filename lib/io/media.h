@@ -71,7 +71,9 @@ void dc_audio_release(struct dc_audio *au);
  * A numeric table with a header row.  If the first column's header is
  * "date" (any case) or its values are not numeric, it is kept as strings in
  * `index` (e.g. timestamps "2016-07-01 00:00:00") and not part of `values`.
- * values: [rows][cols] row-major doubles; NaN for empty cells.
+ * values: [rows][cols] row-major doubles; NaN for empty cells and the
+ * missing-value markers pandas reads by default (NA, N/A, NULL, null, None,
+ * <NA>, #N/A, ...).  Blanks around header names are dropped.
  */
 struct dc_csv {
 	size_t rows, cols;

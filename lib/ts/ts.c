@@ -154,6 +154,46 @@ void dc_ts_release(struct dc_ts *ts)
 	memset(ts, 0, sizeof *ts);
 }
 
+struct named {
+	const char *name;
+	size_t col;
+};
+
+static int cmp_named(const void *a, const void *b)
+{
+	const struct named *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : (x->col > y->col) - (x->col < y->col);
+}
+
+/* Names pick the target and tie a model file to its columns: they must be
+ * unique.  Sorted, so that wide tables cost n log n; the error names the
+ * first repeated column (in table order) and where it was before. */
+static enum dc_status unique_names(const struct dc_csv *csv)
+{
+	size_t n = csv->cols, dup = n, first = n;
+	struct named *v = malloc(n * sizeof *v);
+	if (!v)
+		return dc_fail(DC_ENOMEM, "out of memory");
+	for (size_t j = 0; j < n; j++)
+		v[j] = (struct named){ csv->colnames[j], j };
+	qsort(v, n, sizeof *v, cmp_named);
+	for (size_t k = 1, f = 0; k < n; k++) {
+		if (strcmp(v[k].name, v[f].name) != 0)
+			f = k; /* a run of one name starts at its earliest column */
+		else if (v[k].col < dup) {
+			dup = v[k].col;
+			first = v[f].col;
+		}
+	}
+	free(v);
+	if (dup == n)
+		return DC_OK;
+	size_t off = 1 + (csv->index != NULL); /* 1-based, counting the timestamp column */
+	return dc_fail(DC_EFORMAT, "column '%s' appears twice (columns %zu and %zu)", csv->colnames[dup],
+	               first + off, dup + off);
+}
+
 enum dc_status dc_ts_from_csv(struct dc_ts *ts, const struct dc_csv *csv,
                               enum dc_ts_features features, const char *target, char mark_freq)
 {
@@ -170,6 +210,8 @@ enum dc_status dc_ts_from_csv(struct dc_ts *ts, const struct dc_csv *csv,
 	}
 	if (csv->rows < 2)
 		return dc_fail(DC_EFORMAT, "need at least 2 rows, got %zu", csv->rows);
+	if ((st = unique_names(csv)))
+		return st;
 	/* the target column */
 	size_t tcol = csv->cols;
 	if (target) {

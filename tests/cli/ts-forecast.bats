@@ -187,6 +187,11 @@ FIT=(--seq-len 48 --horizon 24 --epochs 3)
 	run --separate-stderr ts-forecast fit "${FIT[@]}" gap.csv -o g.st
 	assert_success
 	[[ "$stderr" == *"2 missing values filled by linear interpolation"* ]]
+	# R's NA, SQL's null; a header written with blanks after the commas
+	awk -F, 'NR == 1 { gsub(",", ", ") } NR == 100 { $3 = "NA" } NR == 101 { $2 = "null" } { print }' OFS=, data.csv > na.csv
+	run --separate-stderr ts-forecast predict g.st na.csv
+	assert_success
+	[[ "$stderr" == *"'na.csv': 2 missing values filled by linear interpolation (first at 2020-01-05 02:00:00)"* ]]
 	awk -F, 'NR == 2 { $2 = "" } { print }' OFS=, data.csv > lead.csv
 	run --separate-stderr ts-forecast fit "${FIT[@]}" lead.csv -o g.st
 	assert_failure 1
@@ -313,6 +318,9 @@ bad() {  # bad PATTERN CMD...: exit 1, exactly one line on stderr containing PAT
 	# a table without timestamps for a model fitted with them
 	cut -d, -f2- data.csv > nodate.csv
 	bad "'m.st' was fitted on a table with timestamps, 'nodate.csv' has none" ts-forecast predict m.st nodate.csv
+	# a column name twice
+	sed '1s/temp/load/' data.csv > twice.csv
+	bad "column 'load' appears twice (columns 2 and 3)" ts-forecast fit "${FIT[@]}" twice.csv -o x.st
 	# another separator than the comma
 	tr , ';' < data.csv > semi.csv
 	bad "holding ';': fields must be separated by commas" ts-forecast fit "${FIT[@]}" semi.csv -o x.st

@@ -735,6 +735,21 @@ TEST(csv_quotes_crlf_nan)
 		CHECK(isinf(c.values[3]) && c.values[3] < 0);
 	}
 	dc_csv_release(&c);
+	/* blanks around header names; pandas' missing-value markers */
+	CHECK_EQ_INT(csv_from("date, a ,\tb\n2020-01-01,NA,null\n2020-01-02,N/A,None\n"
+	                      "2020-01-03,#N/A,<NA>\n2020-01-04, NULL ,nan\n2020-01-05,NAN,3\n", &c),
+	             DC_OK);
+	CHECK(c.colnames && !strcmp(c.colnames[0], "a") && !strcmp(c.colnames[1], "b"));
+	if (c.values) {
+		int nan = 1;
+		for (int k = 0; k < 8; k++)
+			nan &= isnan(c.values[k]);
+		CHECK(nan);
+		CHECK(isnan(c.values[8]) && c.values[9] == 3);
+	}
+	dc_csv_release(&c);
+	CHECK_EQ_INT(csv_from("a,b\n1,Na\n", &c), DC_EFORMAT);
+	CHECK_EQ_INT(csv_from("a,b\n1,NA NA\n", &c), DC_EFORMAT);
 }
 
 TEST(csv_errors)

@@ -208,6 +208,8 @@ TEST(timestamps_gaps_and_refusals)
 	CHECK_EQ_INT(from_text(&ts, "date,v\n2020-01-01,1\n2020-01-02,2\n"), DC_OK);
 	CHECK_EQ_INT(ts.untimed, 0);
 	dc_ts_release(&ts);
+	CHECK(from_text(&ts, "date,v,w,v\n2020-01-01,1,2,3\n2020-01-02,2,3,4\n") == DC_EFORMAT);
+	CHECK(strstr(dc_errmsg(), "column 'v' appears twice (columns 2 and 4)") != NULL);
 }
 
 /* values the models' single precision cannot hold once scaled are refused, not trained on as inf */
