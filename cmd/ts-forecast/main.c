@@ -295,10 +295,12 @@ static void load_ts(const char *path, const struct opts *o, const char *target, 
 		dc_warn("warning: '%s': %zu missing values filled by linear interpolation (first at %s)",
 		        dc_cli_input_name(path), ts->n_filled, b);
 	}
-	/* Irregular steps (missing rows, business days): the models see rows, not times. */
+	/* Irregular steps (missing rows): the models see rows, not times.  A
+	 * table of working days steps over its weekends. */
+	int business = dc_ts_business_days(ts->time, ts->rows, ts->step);
 	size_t n_odd = 0, first_odd = 0;
 	for (size_t r = 1; r < ts->rows; r++)
-		if (ts->time[r] - ts->time[r - 1] != ts->step && !n_odd++)
+		if (ts->time[r] != dc_ts_next_time(ts->time[r - 1], ts->step, business) && !n_odd++)
 			first_odd = r;
 	if (n_odd) {
 		char b[20], step[32], odd[32];
@@ -307,8 +309,8 @@ static void load_ts(const char *path, const struct opts *o, const char *target, 
 		dc_ts_step_name(ts->time[first_odd] - ts->time[first_odd - 1], odd);
 		dc_warn("warning: '%s': irregular timestamps: %zu of %zu steps not %s%s (first after %s: %s%s); "
 		        "rows are taken as consecutive", dc_cli_input_name(path), n_odd, ts->rows - 1,
-		        isdigit((unsigned char)step[0]) ? "" : "1", step, b, isdigit((unsigned char)odd[0]) ? "" : "1",
-		        odd);
+		        business ? "a working day" : isdigit((unsigned char)step[0]) ? "" : "1", business ? "" : step, b,
+		        isdigit((unsigned char)odd[0]) ? "" : "1", odd);
 	}
 }
 
@@ -720,8 +722,10 @@ static int cmd_predict(int argc, char **argv)
 	if (!x || !y || !xm || !ym || !tf || !tl)
 		dc_die("out of memory");
 	memcpy(x, ts.data + s0 * C, L * C * sizeof *x);
+	/* the next steps; a table of working days goes on over the weekends */
+	int business = dc_ts_business_days(ts.time, ts.rows, ts.step);
 	for (size_t h = 0; h < H; h++)
-		tf[h] = ts.time[ts.rows - 1] + (int64_t)(h + 1) * ts.step;
+		tf[h] = dc_ts_next_time(h ? tf[h - 1] : ts.time[ts.rows - 1], ts.step, business);
 	for (size_t k = 0; k < S; k++)
 		tl[k] = ts.time[ts.rows - S + k];
 	memcpy(tl + S, tf, H * sizeof *tf);

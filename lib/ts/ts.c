@@ -75,6 +75,33 @@ enum dc_status dc_ts_check_times(const int64_t *t, size_t n, int64_t *step)
 	return DC_OK;
 }
 
+static int weekday(int64_t t) /* Monday 0 */
+{
+	int64_t days = t / 86400 - (t % 86400 < 0);
+	return (int)(((days % 7) + 7 + 3) % 7); /* 1970-01-01 was a Thursday (3) */
+}
+
+int dc_ts_business_days(const int64_t *t, size_t n, int64_t step)
+{
+	if (step != 86400 || n < 2)
+		return 0;
+	int skips = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (weekday(t[i]) >= 5)
+			return 0;
+		skips |= i > 0 && weekday(t[i]) < weekday(t[i - 1]) && t[i] - t[i - 1] < 7 * 86400;
+	}
+	return skips;
+}
+
+int64_t dc_ts_next_time(int64_t t, int64_t step, int business)
+{
+	t += step;
+	while (business && weekday(t) >= 5)
+		t += 86400;
+	return t;
+}
+
 void dc_ts_step_name(int64_t step, char buf[32])
 {
 	if (step % 86400 == 0)

@@ -69,6 +69,15 @@ const char *dc_ts_features_name(enum dc_ts_features f);
  */
 enum dc_status dc_ts_check_times(const int64_t *t, size_t n, int64_t *step);
 
+/*
+ * Business days: 1 when a daily series (step 86400) holds only Monday to
+ * Friday and skips at least one weekend -- a trading calendar, whose next
+ * step after a Friday is the Monday.  dc_ts_next_time gives the time after
+ * t: t + step, or the next weekday at the same time of day.
+ */
+int dc_ts_business_days(const int64_t *t, size_t n, int64_t step);
+int64_t dc_ts_next_time(int64_t t, int64_t step, int business);
+
 /* A short name for a step: "h", "15min", "D", "30s", ... into buf[32]. */
 void dc_ts_step_name(int64_t step, char buf[32]);
 

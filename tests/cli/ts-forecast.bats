@@ -227,6 +227,23 @@ FIT=(--seq-len 48 --horizon 24 --epochs 3)
 	[ "${#lines[@]}" -eq 1 ]
 }
 
+@test "a table of working days goes on over the weekends, without a warning" {
+	# 2024-01-01 is a Monday; 150 working days, none on Saturday or Sunday
+	for i in $(seq 0 209); do date -u -d "2024-01-01 +$i day" '+%F %u'; done |
+		awk 'BEGIN { print "date,close" } $2 < 6 { printf "%s,%.3f\n", $1, 100 + sin(n / 4); n++ }' > bdays.csv
+	run --separate-stderr ts-forecast fit --seq-len 20 --horizon 7 --epochs 1 bdays.csv -o b.st
+	assert_success
+	[ -z "$stderr" ]
+	run --separate-stderr ts-forecast predict b.st bdays.csv
+	[ -z "$stderr" ]
+	[ "$(tail -n 1 bdays.csv | cut -d, -f1)" = "2024-07-26" ]   # a Friday
+	[ "$(echo "$output" | cut -d, -f1 | tr '\n' ' ')" = "date 2024-07-29 2024-07-30 2024-07-31 2024-08-01 2024-08-02 2024-08-05 2024-08-06 " ]
+	# a holiday is a missing row
+	grep -v '^2024-03-29' bdays.csv > holiday.csv
+	run --separate-stderr ts-forecast predict b.st holiday.csv
+	[ "$stderr" = "ts-forecast: warning: 'holiday.csv': irregular timestamps: 1 of 148 steps not a working day (first after 2024-03-28 00:00:00: 4D); rows are taken as consecutive" ]
+}
+
 @test "missing rows (irregular timestamps) are reported, the rows taken as consecutive" {
 	ts-forecast fit "${FIT[@]}" data.csv -o m.st
 	awk 'NR != 50 && NR != 51 && NR != 300' data.csv > holes.csv

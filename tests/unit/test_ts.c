@@ -208,6 +208,23 @@ TEST(timestamps_gaps_and_refusals)
 	CHECK_EQ_INT(from_text(&ts, "date,v\n2020-01-01,1\n2020-01-02,2\n"), DC_OK);
 	CHECK_EQ_INT(ts.untimed, 0);
 	dc_ts_release(&ts);
+	/* working days: 2024-01-01 is a Monday */
+	int64_t wd[8], t0;
+	dc_parse_timestamp("2024-01-01", &t0);
+	static const int day[8] = { 0, 1, 2, 3, 4, 7, 8, 9 }; /* Mon..Fri, Mon..Wed */
+	for (int k = 0; k < 8; k++)
+		wd[k] = t0 + day[k] * 86400;
+	CHECK_EQ_INT(dc_ts_business_days(wd, 8, 86400), 1);
+	CHECK_EQ_INT(dc_ts_business_days(wd, 5, 86400), 0);    /* no weekend crossed */
+	CHECK_EQ_INT(dc_ts_business_days(wd, 8, 3600), 0);     /* not daily */
+	wd[7] = t0 + 13 * 86400;                              /* a Sunday */
+	CHECK_EQ_INT(dc_ts_business_days(wd, 8, 86400), 0);
+	CHECK_EQ_INT(dc_ts_next_time(t0 + 4 * 86400, 86400, 1), t0 + 7 * 86400);        /* Fri -> Mon */
+	CHECK_EQ_INT(dc_ts_next_time(t0 + 4 * 86400 + 3600, 86400, 1), t0 + 7 * 86400 + 3600);
+	CHECK_EQ_INT(dc_ts_next_time(t0 + 4 * 86400, 86400, 0), t0 + 5 * 86400);
+	CHECK_EQ_INT(dc_ts_next_time(-86400 * 3, 86400, 1), -86400 * 2);               /* 1969-12-29 Mon -> Tue */
+	CHECK_EQ_INT(dc_ts_next_time(-86400 * 7, 86400, 1), -86400 * 6);               /* 1969-12-25 Thu -> Fri 26 */
+	CHECK_EQ_INT(dc_ts_next_time(-86400 * 6, 86400, 1), -86400 * 3);               /* Fri 26 -> Mon 29 */
 	CHECK(from_text(&ts, "date,v,w,v\n2020-01-01,1,2,3\n2020-01-02,2,3,4\n") == DC_EFORMAT);
 	CHECK(strstr(dc_errmsg(), "column 'v' appears twice (columns 2 and 4)") != NULL);
 }
