@@ -91,21 +91,26 @@ static void table_from_stream(FILE *fp, const char *name, struct dc_csv *csv)
 	const char *step = dc_record_meta_get(&rec, "step");
 	if (!step)
 		step = dc_record_meta_get(&rec, "freq"); /* tensor-tool from-csv: seconds */
-	int64_t t0, dt = step ? strtoll(step, NULL, 10) : 0;
-	if (rec.rank != 2 || !start || dt <= 0 || dc_parse_timestamp(start, &t0))
-		dc_die("cannot read '%s': a series record needs shape [T][C] and meta start, step", name);
+	const char *iname = dc_record_meta_get(&rec, "index_name");
+	int64_t t0 = 0, dt = step ? strtoll(step, NULL, 10) : 0;
+	/* without start and step: a series without timestamps, as a CSV without a date column */
+	int timed = start || step;
+	if (rec.rank != 2 || (timed && (!start || dt <= 0 || dc_parse_timestamp(start, &t0))))
+		dc_die("cannot read '%s': a series record needs shape [T][C] and, for timestamps, meta start and step",
+		       name);
 	size_t T = (size_t)rec.shape[0], C = (size_t)rec.shape[1];
 	memset(csv, 0, sizeof *csv);
 	csv->rows = T;
 	csv->cols = C;
 	csv->colnames = dc_calloc(C ? C : 1, sizeof(char *));
-	csv->index = dc_calloc(T ? T : 1, sizeof(char *));
+	csv->index = timed ? dc_calloc(T ? T : 1, sizeof(char *)) : NULL;
 	csv->values = dc_calloc(T * C + 1, sizeof(double));
-	csv->index_name = dc_alloc(5);
+	const char *nm = iname && *iname ? iname : "date";
+	if (timed && (csv->index_name = dc_alloc(strlen(nm) + 1)))
+		strcpy(csv->index_name, nm);
 	float *tmp = dc_alloc((T * C + 1) * sizeof(float));
-	if (!csv->colnames || !csv->index || !csv->values || !csv->index_name || !tmp)
+	if (!csv->colnames || (timed && (!csv->index || !csv->index_name)) || !csv->values || !tmp)
 		dc_die("out of memory");
-	strcpy(csv->index_name, "date");
 	const char *p = cols;
 	for (size_t j = 0; j < C; j++) {
 		char buf[256];
@@ -127,8 +132,9 @@ static void table_from_stream(FILE *fp, const char *name, struct dc_csv *csv)
 		for (size_t i = 0; i < T * C; i++)
 			csv->values[i] = tmp[i];
 	}
-	for (size_t i = 0; i < T; i++) {
-		csv->index[i] = dc_alloc(20);
+	for (size_t i = 0; timed && i < T; i++) {
+		if (!(csv->index[i] = dc_alloc(20)))
+			dc_die("out of memory");
 		dc_format_timestamp(t0 + (int64_t)i * dt, csv->index[i]);
 	}
 	dc_free(tmp);

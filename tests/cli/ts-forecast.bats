@@ -221,6 +221,10 @@ FIT=(--seq-len 48 --horizon 24 --epochs 3)
 	ts-forecast predict --tensor p.st plain.csv | tensor-tool to-csv - > t.csv
 	[ "$(head -1 t.csv)" = "load,temp,OT" ]
 	[ "$(wc -l < t.csv)" -eq 25 ]
+	# and such a stream is read as a table without timestamps
+	run --separate-stderr ts-forecast predict p.st <(tensor-tool from-csv plain.csv)
+	assert_success
+	assert_line --index 1 --regexp '^601,'
 	# a model that uses time features fits and evaluates too
 	run ts-forecast eval -q --no-header --model iTransformer --d-model 16 --d-ff 16 --epochs 1 --seq-len 48 --horizon 24 plain.csv
 	assert_success
