@@ -37,6 +37,7 @@ static const char usage[] =
 	"          --patience N (3)  --seed N (2021)  --checkpoint FILE (resume from / save to)\n"
 	"          --log FILE (per-epoch learning rate and losses, TSV)\n"
 	"predict:  --interval P (e.g. 0.9)  --plot OUT.png  --tensor (a tensor stream, not CSV)\n"
+	"          --horizon N (the first N steps of the model's)\n"
 	"eval:     --no-header\n"
 	"common:   -o/--output FILE, -t/--threads N, -q/--quiet, -f/--force, -h/--help, --version\n"
 	"models:  ";
@@ -67,6 +68,8 @@ struct opts {
 	double lr, interval;
 	cJSON *hp;   /* from --set and named flags */
 	int tensor;  /* predict --tensor */
+	const char *fit_opt;  /* the first option given that only fit and eval take */
+	int horizon_given;
 };
 
 static struct dc_cli *cli;
@@ -181,9 +184,21 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				else
 					dc_cli_long(hp_flags[i].flag, optarg, 1, 1 << 20);
 				hp_set(o, hp_flags[i].key, optarg);
+				if (!o->fit_opt)
+					o->fit_opt = lo[li].name;
 				break;
 			}
 			dc_cli_option(cli, c, optarg);
+		}
+		/* what predict and info would otherwise ignore: the model file has it */
+		switch (c) {
+		case OPT_MODEL: case OPT_SEQ: case OPT_LABEL: case OPT_SPLIT: case OPT_FEATURES: case OPT_TARGET:
+		case OPT_EPOCHS: case OPT_BATCH: case OPT_LR: case OPT_LRADJ: case OPT_PATIENCE: case OPT_SET:
+		case OPT_FREQ: case OPT_CHECKPOINT: case OPT_LOG:
+			if (!o->fit_opt)
+				o->fit_opt = lo[li].name;
+			break;
+		case OPT_HORIZON: o->horizon_given = 1; break;
 		}
 	}
 	if (!o->label_given)
@@ -473,6 +488,8 @@ static int cmd_fit(int argc, char **argv, int is_eval)
 		dc_usage_error("fit needs -o MODEL");
 	if (o.interval || o.plot || o.tensor)
 		dc_usage_error("--interval, --plot and --tensor are options of predict");
+	if (!is_eval && o.no_header)
+		dc_usage_error("--no-header is an option of eval");
 	if (o.checkpoint && cli->output && strcmp(o.checkpoint, cli->output) == 0)
 		dc_usage_error("--checkpoint and -o name the same file");
 	if (o.log && ((cli->output && strcmp(o.log, cli->output) == 0) ||
@@ -678,8 +695,10 @@ static int cmd_predict(int argc, char **argv)
 		dc_usage_error("predict needs a model file");
 	if (argc - i > 2)
 		dc_usage_error("too many inputs");
-	if (o.checkpoint || o.log)
-		dc_usage_error("--%s is an option of fit and eval", o.checkpoint ? "checkpoint" : "log");
+	if (o.fit_opt)
+		dc_usage_error("--%s is an option of fit and eval", o.fit_opt);
+	if (o.no_header)
+		dc_usage_error("--no-header is an option of eval");
 	const char *mpath = argv[i], *in = i + 1 < argc ? argv[i + 1] : NULL;
 	struct tsf_model m;
 	tsf_model_load(&m, mpath);
@@ -703,6 +722,9 @@ static int cmd_predict(int argc, char **argv)
 		dc_die("'%s' was fitted on columns '%s', '%s' has '%s'", mpath, want, dc_cli_input_name(in), got);
 	}
 	const struct dc_fc_dims *d = &m.f.dims;
+	if (o.horizon_given && o.horizon > d->pred_len)
+		dc_die("'%s' forecasts %d steps, not %d: fit a model with --horizon %d", mpath, d->pred_len, o.horizon,
+		       o.horizon);
 	if (ts.rows < (size_t)d->seq_len)
 		dc_die("too few rows in '%s': %zu, the model needs seq_len %d", dc_cli_input_name(in), ts.rows,
 		       d->seq_len);
@@ -735,6 +757,7 @@ static int cmd_predict(int argc, char **argv)
 	}
 	if ((st = m.f.kind->forward(&m.f, 1, x, M ? xm : NULL, M ? ym : NULL, y, 0, 0)))
 		dc_die_status(st, "forecast failed");
+	size_t Ho = o.horizon_given ? (size_t)o.horizon : H; /* the first Ho steps are written */
 	/* interval half-widths from the stored quantiles, interpolated in the level */
 	double *half = NULL;
 	if (o.interval > 0) {
@@ -749,7 +772,7 @@ static int cmd_predict(int argc, char **argv)
 	/* output table: M gives every column, S/MS the target */
 	size_t c0 = m.features == DC_TS_M ? 0 : C - 1, oc = C - c0, per = half ? 3 : 1;
 	struct dc_csv out = { 0 };
-	out.rows = H;
+	out.rows = Ho;
 	out.cols = oc * per;
 	out.index_name = lay.name[0] ? lay.name : "date";
 	out.colnames = calloc(out.cols, sizeof(char *));
@@ -771,7 +794,7 @@ static int cmd_predict(int argc, char **argv)
 	}
 	if (ts.untimed)
 		out.index_name = "row";
-	for (size_t h = 0; h < H; h++) {
+	for (size_t h = 0; h < Ho; h++) {
 		if (ts.untimed) /* the row numbers continued */
 			snprintf(tsbuf[h], sizeof tsbuf[h], "%zu", ts.rows + h + 1);
 		else
@@ -794,7 +817,7 @@ static int cmd_predict(int argc, char **argv)
 		double *lo = half ? malloc(H * sizeof *lo) : NULL, *hi = half ? malloc(H * sizeof *hi) : NULL;
 		for (size_t k = 0; k < nh; k++)
 			hist[k] = ts.raw[(ts.rows - nh + k) * C + tc];
-		for (size_t h = 0; h < H; h++) {
+		for (size_t h = 0; h < Ho; h++) {
 			fc[h] = y[h * C + tc] * m.std[tc] + m.mean[tc];
 			if (half) {
 				lo[h] = fc[h] - half[h * C + tc] * m.std[tc];
@@ -802,7 +825,7 @@ static int cmd_predict(int argc, char **argv)
 			}
 		}
 		FILE *pf = dc_cli_side_open(o.plot);
-		if ((st = tsf_plot(pf, hist, ts.time + ts.rows - nh, nh, fc, lo, hi, tf, H, m.names[tc])))
+		if ((st = tsf_plot(pf, hist, ts.time + ts.rows - nh, nh, fc, lo, hi, tf, Ho, m.names[tc])))
 			dc_die_status(st, "cannot write '%s'", o.plot);
 		dc_cli_side_commit(pf);
 		free(hist);
@@ -845,8 +868,10 @@ static int cmd_info(int argc, char **argv)
 	int i = parse_opts(argc, argv, &o);
 	if (argc - i != 1)
 		dc_usage_error("info needs one model file");
-	if (o.checkpoint || o.log)
-		dc_usage_error("--%s is an option of fit and eval", o.checkpoint ? "checkpoint" : "log");
+	if (o.fit_opt || o.horizon_given)
+		dc_usage_error("--%s is an option of fit and eval", o.fit_opt ? o.fit_opt : "horizon");
+	if (o.interval || o.plot || o.tensor || o.no_header)
+		dc_usage_error("info takes no options but the common ones");
 	struct tsf_model m;
 	tsf_model_load(&m, argv[i]);
 	const struct dc_fc_dims *d = &m.f.dims;

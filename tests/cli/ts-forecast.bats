@@ -369,6 +369,30 @@ bad() {  # bad PATTERN CMD...: exit 1, exactly one line on stderr containing PAT
 	assert_failure 2
 	run ts-forecast eval --split 1,2 data.csv
 	assert_failure 2
+	# options the model file holds are refused by predict and info, not ignored
+	ts-forecast fit "${FIT[@]}" data.csv -o m.st
+	run --separate-stderr ts-forecast predict --seq-len 24 m.st data.csv
+	assert_failure 2
+	[[ "$stderr" == "ts-forecast: --seq-len is an option of fit and eval"* ]]
+	run ts-forecast predict --d-model 64 m.st data.csv
+	assert_failure 2
+	run ts-forecast predict --no-header m.st data.csv
+	assert_failure 2
+	run ts-forecast info --horizon 3 m.st
+	assert_failure 2
+	run ts-forecast fit "${FIT[@]}" --no-header data.csv -o x.st
+	assert_failure 2
+	[ ! -e x.st ]
+}
+
+@test "predict --horizon N writes the first N steps of the model's horizon" {
+	ts-forecast fit "${FIT[@]}" data.csv -o m.st
+	ts-forecast predict --interval 0.9 m.st data.csv | head -n 6 > all.csv
+	run ts-forecast predict --horizon 5 --interval 0.9 m.st data.csv
+	assert_success
+	[ "$output" = "$(cat all.csv)" ]
+	bad "'m.st' forecasts 24 steps, not 25: fit a model with --horizon 25" ts-forecast predict --horizon 25 m.st data.csv -o x.csv
+	[ ! -e x.csv ]
 }
 
 @test "the man page examples run" {
