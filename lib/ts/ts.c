@@ -239,6 +239,13 @@ enum dc_status dc_ts_from_csv(struct dc_ts *ts, const struct dc_csv *csv,
 		return dc_fail(DC_EFORMAT, "need at least 2 rows, got %zu", csv->rows);
 	if ((st = unique_names(csv)))
 		return st;
+	if (!csv->index) { /* numbers first: a table without timestamps, unless the name says otherwise */
+		static const char *const timeish[] = { "time", "timestamp", "datetime", "ds", "epoch" };
+		for (size_t k = 0; k < sizeof timeish / sizeof timeish[0]; k++)
+			if (strcasecmp(csv->colnames[0], timeish[k]) == 0)
+				return dc_fail(DC_EFORMAT, "column '%s' holds numbers, not timestamps "
+				               "(YYYY-MM-DD[ HH:MM[:SS]])", csv->colnames[0]);
+	}
 	/* the target column */
 	size_t tcol = csv->cols;
 	if (target) {

@@ -339,6 +339,9 @@ bad() {  # bad PATTERN CMD...: exit 1, exactly one line on stderr containing PAT
 	# a table without timestamps for a model fitted with them
 	cut -d, -f2- data.csv > nodate.csv
 	bad "'m.st' was fitted on a table with timestamps, 'nodate.csv' has none" ts-forecast predict m.st nodate.csv
+	# epoch seconds under a time-like name are not a table without timestamps
+	awk -F, 'BEGIN { OFS = "," } NR == 1 { $1 = "timestamp" } NR > 1 { $1 = 1577836800 + 3600 * (NR - 2) } { print }' data.csv > epoch.csv
+	bad "column 'timestamp' holds numbers, not timestamps" ts-forecast fit "${FIT[@]}" epoch.csv -o x.st
 	# a column name twice
 	sed '1s/temp/load/' data.csv > twice.csv
 	bad "column 'load' appears twice (columns 2 and 3)" ts-forecast fit "${FIT[@]}" twice.csv -o x.st

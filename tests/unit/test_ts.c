@@ -208,6 +208,8 @@ TEST(timestamps_gaps_and_refusals)
 	CHECK_EQ_INT(from_text(&ts, "date,v\n2020-01-01,1\n2020-01-02,2\n"), DC_OK);
 	CHECK_EQ_INT(ts.untimed, 0);
 	dc_ts_release(&ts);
+	CHECK(from_text(&ts, "Timestamp,v\n1700000000,1\n1700003600,2\n") == DC_EFORMAT);
+	CHECK(strstr(dc_errmsg(), "column 'Timestamp' holds numbers, not timestamps") != NULL);
 	/* working days: 2024-01-01 is a Monday */
 	int64_t wd[8], t0;
 	dc_parse_timestamp("2024-01-01", &t0);
