@@ -825,7 +825,16 @@ static int cmd_predict(int argc, char **argv)
 			}
 		}
 		FILE *pf = dc_cli_side_open(o.plot);
-		if ((st = tsf_plot(pf, hist, ts.time + ts.rows - nh, nh, fc, lo, hi, tf, Ho, m.names[tc])))
+		/* the times under the axis, as the CSV writes them */
+		char xb[3][DC_TIMESTAMP_MAX];
+		const int64_t xt[3] = { ts.time[ts.rows - nh], tf[0], tf[Ho - 1] };
+		for (int k = 0; k < 3; k++)
+			if (ts.untimed)
+				snprintf(xb[k], sizeof xb[k], "%lld", (long long)xt[k] + 1);
+			else
+				dc_format_timestamp_like(xt[k], lay.last, xb[k]);
+		const char *const xlab[3] = { xb[0], xb[1], xb[2] };
+		if ((st = tsf_plot(pf, hist, ts.time + ts.rows - nh, nh, fc, lo, hi, tf, Ho, m.names[tc], xlab)))
 			dc_die_status(st, "cannot write '%s'", o.plot);
 		dc_cli_side_commit(pf);
 		free(hist);

@@ -2,8 +2,9 @@
  * plot.c - the --plot PNG: a 900x360 RGB chart of the recent history
  * (dark blue), the forecast (red) and its interval (light red band), with
  * a frame, a dashed line at the forecast origin, horizontal grid lines and
- * the y value of each labelled (lib/image/canvas.h draws); the band is
- * filled column by column.
+ * the y value of each labelled, the series' name above and three times
+ * under the axis (lib/image/canvas.h draws); the band is filled column by
+ * column.
  */
 #include <math.h>
 #include <stdio.h>
@@ -21,12 +22,12 @@
 #define MB 24
 
 enum dc_status tsf_plot(FILE *fp, const double *hist, const int64_t *th, size_t nh, const double *fc,
-                        const double *lo, const double *hi, const int64_t *tf, size_t H, const char *title)
+                        const double *lo, const double *hi, const int64_t *tf, size_t H, const char *title,
+                        const char *const xlab[3])
 {
 	static const unsigned char white[3] = { 255, 255, 255 }, black[3] = { 0, 0, 0 },
 	                           grid[3] = { 225, 225, 225 }, blue[3] = { 20, 60, 160 },
 	                           red[3] = { 210, 30, 30 }, band[3] = { 250, 200, 200 }, grey[3] = { 120, 120, 120 };
-	(void)title;
 	struct dc_image img = { PW, PH, 3, 8, NULL };
 	img.data = dc_alloc((size_t)PW * PH * 3);
 	if (!img.data)
@@ -89,6 +90,22 @@ enum dc_status tsf_plot(FILE *fp, const double *hist, const int64_t *th, size_t 
 		dc_canvas_line(&c, XOF(th[nh - 1]), YOF(hist[nh - 1]), XOF(tf[0]), YOF(fc[0]), red, 2, 0);
 	for (size_t i = 0; i + 1 < H; i++)
 		dc_canvas_line(&c, XOF(tf[i]), YOF(fc[i]), XOF(tf[i + 1]), YOF(fc[i + 1]), red, 2, 0);
+	/* the series' name above; under the axis the first time shown, the forecast's first and its last */
+	if (title)
+		dc_canvas_text(&c, x0, 3, title, grey);
+	if (xlab) {
+		int ty = y1 + 7, wl = xlab[0] ? dc_canvas_text_width(xlab[0]) : 0;
+		int wr = xlab[2] ? dc_canvas_text_width(xlab[2]) : 0;
+		if (xlab[0])
+			dc_canvas_text(&c, x0, ty, xlab[0], grey);
+		if (xlab[2])
+			dc_canvas_text(&c, x1 - wr, ty, xlab[2], grey);
+		if (xlab[1] && H) {
+			int w = dc_canvas_text_width(xlab[1]), xm = XOF(tf[0]) - w / 2;
+			if (xm > x0 + wl + 12 && xm + w < x1 - wr - 12) /* only where it does not collide */
+				dc_canvas_text(&c, xm, ty, xlab[1], grey);
+		}
+	}
 #undef XOF
 #undef YOF
 	const char *txt[] = { "Software", "diffcore ts-forecast", NULL };

@@ -46,8 +46,11 @@ void tsf_model_load(struct tsf_model *m, const char *path);
 void tsf_model_release(struct tsf_model *m);
 
 /* plot.c: history hist[nh] at times th, forecast fc[H] (lo/hi may be
- * NULL) at times tf; writes a PNG to fp. */
+ * NULL) at times tf; writes a PNG to fp.  xlab (may be NULL): the labels
+ * under the first history time, the first forecast time and the last one;
+ * title (may be NULL): the series' name, drawn above the chart. */
 enum dc_status tsf_plot(FILE *fp, const double *hist, const int64_t *th, size_t nh, const double *fc,
-                        const double *lo, const double *hi, const int64_t *tf, size_t H, const char *title);
+                        const double *lo, const double *hi, const int64_t *tf, size_t H, const char *title,
+                        const char *const xlab[3]);
 
 #endif

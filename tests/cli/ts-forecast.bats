@@ -87,6 +87,12 @@ FIT=(--seq-len 48 --horizon 24 --epochs 3)
 	assert_success
 	[ "$(head -c 8 f.png | od -An -tx1 | tr -d ' ')" = "89504e470d0a1a0a" ]
 	[ "$(stat -c %s f.png)" -gt 1000 ]
+	# the series' name above the chart and the times under its axis: dark pixels right of the
+	# y labels in the top and bottom margins
+	tensor-tool from-png f.png | tensor-tool set -S 360,2700 | tensor-tool to-csv > img.csv
+	run awk -F, 'NR > 1 { y = NR - 2; for (i = 181; i <= NF; i++) if ($i < 200) { if (y >= 342 && y < 356) b++; if (y >= 2 && y < 14) t++ } }
+		END { print (b > 1000) + 0, (t > 20) + 0 }' img.csv
+	assert_output "1 1"
 }
 
 @test "predict --plot into a folder that does not exist: one-line error, no output, no temporary" {
