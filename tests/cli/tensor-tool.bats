@@ -399,3 +399,12 @@ bad_input() {
 	[[ "$stderr" == "tensor-tool: cannot read 'stdin': record 0 ('x'): truncated payload (1808 of 4000 bytes)" ]]
 	[ ! -e out.npy ]
 }
+
+@test "from-csv: pandas' missing-value markers are NaN (empty cells on the way back), blanks around names dropped" {
+	printf 'a, b ,c\n1,NA,null\n2,N/A,3\n' | tensor-tool from-csv -o na.dts
+	run tensor-tool to-csv na.dts
+	assert_success
+	assert_line --index 0 "a,b,c"
+	assert_line --index 1 "1,,"
+	assert_line --index 2 "2,,3"
+}
