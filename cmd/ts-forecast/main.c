@@ -258,13 +258,21 @@ struct prog {
 	double t0, val;   /* val: the last validation loss (NAN before the first) */
 	char label[160];
 	const struct opts *o;   /* for --log after each epoch */
+	double f0;        /* the fraction done when this process began training: >0 on resuming */
+	int started;
 };
 
 static void on_progress(void *ctx, int epoch, int epochs, size_t step, size_t steps, double tl, double vl)
 {
 	struct prog *p = ctx;
 	double frac = ((double)(epoch - 1) + (double)step / (double)steps) / epochs;
-	double el = dc_time() - p->t0, eta = frac > 0 ? el / frac - el : 0;
+	if (!p->started) {   /* the first call comes after this process's first step */
+		p->started = 1;
+		p->f0 = frac - (step ? 1.0 / ((double)epochs * (double)steps) : 0);
+	}
+	/* The time left at the pace of this process: a resumed run's earlier
+	 * epochs are not in its elapsed time, so they are not in the rate. */
+	double el = dc_time() - p->t0, eta = frac > p->f0 ? el * (1 - frac) / (frac - p->f0) : 0;
 	if (!isnan(vl))
 		p->val = vl;
 	vl = p->val;
@@ -514,7 +522,7 @@ static int cmd_fit(int argc, char **argv, int is_eval)
 	if ((st = dc_fc_create(&m.f, dc_fc_model_find(o.model), &d, hp, cli->seed)))
 		dc_die_status(st, "cannot create %s", o.model);
 	dc_config_free(hp);
-	struct prog pr = { dc_time(), NAN, "", &o };
+	struct prog pr = { dc_time(), NAN, "", &o, 0, 0 };
 	struct dc_fc_train_opts to = {
 		.epochs = o.epochs, .batch_size = o.batch, .patience = o.patience, .lr = o.lr,
 		.lr_schedule = o.lradj, .seed = cli->seed, .features = o.features,
