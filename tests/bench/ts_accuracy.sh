@@ -90,9 +90,12 @@ blocks() {
 				t = k in rn ? sprintf("%.3f (%d)", rs[k] / rn[k], rn[k]) : "-"
 				print M[i] "\t" dn(D[j]) "\t" H[h] "\t" r3(mse[k]) "\t" r3(mae[k]) "\t" pm[k] "\t" pa[k] "\t" r3(r) "\t" t
 				if (mach[k] != "here") {
-					split(thr[k], tp, "+")
-					dev = dev (dev == "" ? "" : ",\n") M[i] " " dn(D[j]) " " H[h] " (" \
-					    (mach[k] == "device+here" ? tp[1] ", resumed here on " tp[2] : thr[k]) ")"
+					# a run moved between machines: "16, resumed here on 2, then on 16, ..."
+					nt = split(thr[k], tp, "+"); split(mach[k], mp, "+")
+					s = (mp[1] == "here" ? "begun here on " : "") tp[1]
+					for (q = 2; q <= nt; q++)
+						s = s (q == 2 ? ", resumed " : ", then ") (mp[q] == "here" ? "here " : "") "on " tp[q]
+					dev = dev (dev == "" ? "" : ",\n") M[i] " " dn(D[j]) " " H[h] " (" s ")"
 				}
 			}
 			tot += n[i]; totw += w[i]
