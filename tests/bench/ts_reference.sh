@@ -24,7 +24,7 @@
 # pat_ex_720 inf_ex_192 inf_ex_336 inf_ex_720 aut_ex_720 inf_h1_192
 # inf_h1_336 aut_h1_192 aut_h1_336 inf_h2_96 aut_h2_96 aut_h2_192 aut_h2_336
 # aut_h2_720 inf_h2_720 inf_m1_96 pat_m1_720 pat_m2_96 pat_m2_192
-# pat_m2_336), SEEDS the seeds
+# pat_m2_336 inf_m2_96), SEEDS the seeds
 # (2021 to 2025); EXTRA is added to every run.py command line (e.g.
 # "--train_epochs 1" for a quick check).  LOGDIR, if set, keeps each run's
 # log (CELL.SEED.out: per-epoch train, validation and test losses).
@@ -64,7 +64,9 @@ cell() {
 	pat_m2_96) echo "PatchTST ETTm2 ETTm2 96 7 --e_layers 3 --d_layers 1 --factor 3 --n_heads 16 --batch_size 32" ;;
 	pat_m2_192) echo "PatchTST ETTm2 ETTm2 192 7 --e_layers 3 --d_layers 1 --factor 3 --n_heads 2 --batch_size 128" ;;
 	pat_m2_336) echo "PatchTST ETTm2 ETTm2 336 7 --e_layers 1 --d_layers 1 --factor 3 --n_heads 4 --batch_size 32" ;;
-	inf_m1_96) echo "Informer ETTm1 ETTm1 96 7 --e_layers 2 --d_layers 1 --factor 3" ;;
+	inf_m1_* | inf_m2_*)
+		d=ETTm1; case $1 in *_m2_*) d=ETTm2 ;; esac
+		echo "Informer $d $d ${1##*_} 7 --e_layers 2 --d_layers 1 --factor 3" ;;
 	itr_h1_720) echo "iTransformer ETTh1 ETTh1 720 7 --e_layers 2 --d_model 512 --d_ff 512" ;;
 	inf_ex_192 | inf_ex_336 | inf_ex_720)
 		echo "Informer custom exchange_rate ${1#inf_ex_} 8 --e_layers 2 --d_layers 1 --factor 3" ;;
