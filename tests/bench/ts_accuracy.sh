@@ -104,7 +104,7 @@ blocks() {
 		printf "Of these %d cells (of 60), %d are within +2%% of the published MSE or better:\n", tot, totw
 		printf "PatchTST %d of %d, Informer %d of %d, Autoformer %d of %d.\n", w[3], n[3], w[4], n[4], w[5], n[5]
 		print "All ran on 2 threads of the 2-core test machine except these, on the"
-		print "CPU of a 16- or 32-core 2.1 GHz Xeon (threads in brackets; a run resumed"
+		print "CPU of a 16-, 32- or 64-core Xeon (threads in brackets; a run resumed"
 		print "here from its checkpoint says so):"
 		print dev "."
 		end("tslib")
