@@ -17,14 +17,15 @@
 # PatchTST ETTh2 96 seeds 2024 and 2025 with NVIDIA_TF32_OVERRIDE=0 in the
 # environment, which left the five pat_h1_720 rows unchanged to 4 digits;
 # pat_m2_96 seed 2024 did not finish in the device's time, so that cell has
-# four rows; the 2026-11-30 batches ran 12 to 21 jobs at once on two GPUs,
-# GPUS="0 1").
+# four rows; the 2026-11-30 batches ran 10 to 21 jobs at once on two GPUs,
+# GPUS="0 1"; the Informer ETTm2 rows 10, JOBS=10, on 16 of the machine's 32
+# CPU cores beside a ts-forecast run).
 # CELLS selects rows by name (default itr_m1_96 aut_h1_96 inf_h1_96
 # pat_h1_720 inf_ex_96 pat_ex_192; also itr_h1_720 pat_h2_96 pat_ex_336
 # pat_ex_720 inf_ex_192 inf_ex_336 inf_ex_720 aut_ex_720 inf_h1_192
 # inf_h1_336 aut_h1_192 aut_h1_336 inf_h2_96 aut_h2_96 aut_h2_192 aut_h2_336
 # aut_h2_720 inf_h2_720 inf_m1_96 pat_m1_720 pat_m2_96 pat_m2_192
-# pat_m2_336 inf_m2_96), SEEDS the seeds
+# pat_m2_336 inf_m2_96 inf_m2_192; any inf_m1_H or inf_m2_H), SEEDS the seeds
 # (2021 to 2025); EXTRA is added to every run.py command line (e.g.
 # "--train_epochs 1" for a quick check).  LOGDIR, if set, keeps each run's
 # log (CELL.SEED.out: per-epoch train, validation and test losses).
