@@ -18,10 +18,10 @@
 # environment, which left the five pat_h1_720 rows unchanged to 4 digits;
 # pat_m2_96 seed 2024 did not finish in the device's time, so that cell has
 # four rows; the 2026-11-30 batches ran 10 to 21 jobs at once on two GPUs,
-# GPUS="0 1"; the Informer ETTm2 96 and 192 rows 10, JOBS=10, on 16 of the
-# machine's 32 CPU cores beside a ts-forecast run; inf_m2_336 with
-# EXTRA="--num_workers 4", where seeds 2021, 2023 and 2025 were cut off in
-# their fourth epoch, so that cell has two rows so far).
+# GPUS="0 1"; the batch behind the Informer ETTm2 96 and 192 rows ran its 10
+# with JOBS=10 on 16 of the machine's 32 CPU cores beside a ts-forecast run;
+# inf_m2_336 with EXTRA="--num_workers 4", where seeds 2021, 2023 and 2025
+# were cut off in their fourth epoch, so that cell has two rows so far).
 # CELLS selects rows by name (default itr_m1_96 aut_h1_96 inf_h1_96
 # pat_h1_720 inf_ex_96 pat_ex_192; also itr_h1_720 pat_h2_96 pat_ex_336
 # pat_ex_720 inf_ex_192 inf_ex_336 inf_ex_720 aut_ex_720 inf_h1_192
