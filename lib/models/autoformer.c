@@ -137,6 +137,7 @@ static void decomp_forward(float *season, float *trend, const float *x, int B, i
 
 /* dx[B][L][D] += d/dx given the gradients of season (ds) and trend (dt),
  * either may be NULL: dx += ds + A^T (dt - ds), A the moving average. */
+#define DECOMP_BLK 256
 static void decomp_backward(float *dx, const float *ds, const float *dt, int B, int L, int D, int k)
 {
 	int p = (k - 1) / 2, nt = dc_threads();
@@ -150,21 +151,28 @@ static void decomp_backward(float *dx, const float *ds, const float *dt, int B, 
 		for (int t = 0; t < L; t++) {
 			const float *dsr = ds ? ds + o + (size_t)t * D : NULL;
 			const float *dtr = dt ? dt + o + (size_t)t * D : NULL;
-			for (int j = -p; j <= p; j++) {
-				int u = t + j < 0 ? 0 : t + j >= L ? L - 1 : t + j;
-				float *dr = dxb + (size_t)u * D;
-				if (dsr && dtr) {
+			if (!dsr && !dtr)
+				break;
+			// g = (dt - ds) / k for row t, once per row rather than once
+			// per tap (the same values, added in the same order)
+			for (int c0 = 0; c0 < D; c0 += DECOMP_BLK) {
+				int nc = D - c0 < DECOMP_BLK ? D - c0 : DECOMP_BLK;
+				float g[DECOMP_BLK];
+				if (dsr && dtr)
+					for (int c = 0; c < nc; c++)
+						g[c] = (dtr[c0 + c] - dsr[c0 + c]) / (float)k;
+				else if (dtr)
+					for (int c = 0; c < nc; c++)
+						g[c] = dtr[c0 + c] / (float)k;
+				else
+					for (int c = 0; c < nc; c++)
+						g[c] = -(dsr[c0 + c] / (float)k);
+				for (int j = -p; j <= p; j++) {
+					int u = t + j < 0 ? 0 : t + j >= L ? L - 1 : t + j;
+					float *dr = dxb + (size_t)u * D + c0;
 #pragma omp simd
-					for (int c = 0; c < D; c++)
-						dr[c] += (dtr[c] - dsr[c]) / (float)k;
-				} else if (dtr) {
-#pragma omp simd
-					for (int c = 0; c < D; c++)
-						dr[c] += dtr[c] / (float)k;
-				} else if (dsr) {
-#pragma omp simd
-					for (int c = 0; c < D; c++)
-						dr[c] -= dsr[c] / (float)k;
+					for (int c = 0; c < nc; c++)
+						dr[c] += g[c];
 				}
 			}
 		}
@@ -173,21 +181,45 @@ static void decomp_backward(float *dx, const float *ds, const float *dt, int B, 
 
 /* ---- my_Layernorm -------------------------------------------------------- */
 
+/*
+ * o[t][c] = g[t][c] - mean_t g[t][c] for one series g[L][D] (o may alias g).
+ * Columns in blocks of MYLN_BLK, the rows summed in order, so the sums are
+ * those of a per-column loop, read row by row.
+ */
+#define MYLN_BLK 128
+static void sub_time_mean(float *o, const float *g, int L, int D)
+{
+	for (int c0 = 0; c0 < D; c0 += MYLN_BLK) {
+		int nc = D - c0 < MYLN_BLK ? D - c0 : MYLN_BLK;
+		float m[MYLN_BLK];
+		for (int c = 0; c < nc; c++)
+			m[c] = 0.0f;
+		for (int t = 0; t < L; t++) {
+			const float *r = g + (size_t)t * D + c0;
+#pragma omp simd
+			for (int c = 0; c < nc; c++)
+				m[c] += r[c];
+		}
+		for (int c = 0; c < nc; c++)
+			m[c] /= (float)L;
+		for (int t = 0; t < L; t++) {
+			const float *r = g + (size_t)t * D + c0;
+			float *w = o + (size_t)t * D + c0;
+#pragma omp simd
+			for (int c = 0; c < nc; c++)
+				w[c] = r[c] - m[c];
+		}
+	}
+}
+
 static void myln_forward(float *y, float *mean, float *rstd, const float *x, const float *w,
                          const float *bias, int B, int L, int D)
 {
 	dc_nn_layernorm_forward(y, mean, rstd, x, w, bias, B * L, D, 1e-5f);
-	for (int b = 0; b < B; b++) {
-		float *yb = y + (size_t)b * L * D;
-		for (int c = 0; c < D; c++) {
-			float m = 0;
-			for (int t = 0; t < L; t++)
-				m += yb[(size_t)t * D + c];
-			m /= (float)L;
-			for (int t = 0; t < L; t++)
-				yb[(size_t)t * D + c] -= m;
-		}
-	}
+	int nt = dc_threads();
+#pragma omp parallel for num_threads(nt) schedule(static) if ((size_t)B * L * D >= 65536)
+	for (int b = 0; b < B; b++)
+		sub_time_mean(y + (size_t)b * L * D, y + (size_t)b * L * D, L, D);
 }
 
 /* dx += ...; tmp [B][L][D] scratch */
@@ -195,18 +227,10 @@ static void myln_backward(float *dx, float *dw, float *db, const float *dy, cons
                           const float *mean, const float *rstd, const float *w, float *tmp,
                           int B, int L, int D)
 {
-	for (int b = 0; b < B; b++) {
-		const float *g = dy + (size_t)b * L * D;
-		float *o = tmp + (size_t)b * L * D;
-		for (int c = 0; c < D; c++) {
-			float m = 0;
-			for (int t = 0; t < L; t++)
-				m += g[(size_t)t * D + c];
-			m /= (float)L;
-			for (int t = 0; t < L; t++)
-				o[(size_t)t * D + c] = g[(size_t)t * D + c] - m;
-		}
-	}
+	int nt = dc_threads();
+#pragma omp parallel for num_threads(nt) schedule(static) if ((size_t)B * L * D >= 65536)
+	for (int b = 0; b < B; b++)
+		sub_time_mean(tmp + (size_t)b * L * D, dy + (size_t)b * L * D, L, D);
 	dc_nn_layernorm_backward(dx, dw, db, tmp, x, mean, rstd, w, B * L, D);
 }
 
@@ -215,6 +239,8 @@ static void myln_backward(float *dx, float *dw, float *db, const float *dy, cons
 /* col[B*L][3*IC]: col[t][j*IC + c] = x[(t + j - 1) mod L][c] */
 static void circ_im2col(float *col, const float *x, int B, int L, int IC)
 {
+	int nt = dc_threads();
+#pragma omp parallel for num_threads(nt) schedule(static) if ((size_t)B * L * IC >= 16384)
 	for (int b = 0; b < B; b++)
 		for (int t = 0; t < L; t++)
 			for (int j = 0; j < 3; j++) {
@@ -496,7 +522,7 @@ static enum dc_status ac_backward(float *dxq, float *dxkv, const float *dout,
                                   float *dq, float *dk, float *dv, int B, int Lq, int Lk, int d,
                                   int di, int K)
 {
-	memset(dagg, 0, (size_t)B * Lq * di * sizeof(float));
+	dc_vzero(dagg, (size_t)B * Lq * di);
 	dc_nn_linear_backward(dagg, g->wo, g->bo, dout, c->agg, w->wo, B * Lq, di, d);
 	int Lm = Lk < Lq ? Lk : Lq, nt = dc_threads();
 	float inv = 1.0f / (float)di;
@@ -868,7 +894,7 @@ static void ffn_backward(float *dx, float *dy, const float *h, const float *g, c
                          size_t R, const struct af_state *s, uint64_t seed, uint64_t stream)
 {
 	dc_nn_dropout(dy, dy, R * s->d, s->p, seed, stream + 1, 0);
-	memset(df, 0, R * s->F * sizeof(float));
+	dc_vzero(df, R * s->F);
 	dc_nn_linear_backward(df, gw2, NULL, dy, g, w2, (int)R, s->F, s->d);
 	dc_nn_dropout(df, df, R * s->F, s->p, seed, stream, 0);
 	if (s->relu)
@@ -876,12 +902,6 @@ static void ffn_backward(float *dx, float *dy, const float *h, const float *g, c
 	else
 		dc_nn_gelu_backward(df, df, h, R * s->F);
 	dc_nn_linear_backward(dx, gw1, NULL, df, x, w1, (int)R, s->d, s->F);
-}
-
-static void add_into(float *a, const float *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		a[i] += b[i];
 }
 
 static enum dc_status enc_forward(struct af_state *s, struct enc_cache *c, const float *x,
@@ -896,10 +916,10 @@ static enum dc_status enc_forward(struct af_state *s, struct enc_cache *c, const
 		return st;
 	if (train)
 		dc_nn_dropout(a, a, R * d, s->p, seed, stream, 0);
-	add_into(a, x, R * d);
+	dc_vadd(a, x, R * d);
 	decomp_forward(c->x1, NULL, a, B, L, d, s->kavg);
 	ffn_forward(a, c->h, c->g, c->x1, w->w1, w->w2, R, s, train, seed, stream + 1);
-	add_into(a, c->x1, R * d);
+	dc_vadd(a, c->x1, R * d);
 	decomp_forward(c->out, NULL, a, B, L, d, s->kavg);
 	return DC_OK;
 }
@@ -911,12 +931,12 @@ static enum dc_status enc_backward(struct af_state *s, float *dx, const float *d
 {
 	int L = s->L, d = s->d;
 	size_t R = (size_t)B * L, n = R * d;
-	memset(s->t1, 0, n * sizeof(float));
+	dc_vzero(s->t1, n);
 	decomp_backward(s->t1, dout, NULL, B, L, d, s->kavg);   // d(x1 + y)
-	memcpy(s->t3, s->t1, n * sizeof(float));
+	dc_vcopy(s->t3, s->t1, n);
 	ffn_backward(s->t1, s->t3, c->h, c->g, c->x1, w->w1, w->w2, g->w1, g->w2, s->f1, R, s, seed,
 	             stream + 1);                                // t1 = d x1
-	memset(dx, 0, n * sizeof(float));
+	dc_vzero(dx, n);
 	decomp_backward(dx, s->t1, NULL, B, L, d, s->kavg);     // d(x + drop(a))
 	dc_nn_dropout(s->t3, dx, n, s->p, seed, stream, 0);
 	return ac_backward(dx, dx, s->t3, &c->ac, x, x, &w->a, &g->a, s->dagg, s->dq, s->dk, s->dv, B,
@@ -943,7 +963,7 @@ static void circ_backward(struct af_state *s, float *dx, float *gW, const float 
 	circ_dw_acc(gW, s->dwr, OC, IC);
 	if (dx) {
 		circ_wr(s->wr, W, OC, IC);
-		memset(col, 0, (size_t)B * L * 3 * IC * sizeof(float));
+		dc_vzero(col, (size_t)B * L * 3 * IC);
 		dc_nn_linear_backward(col, NULL, NULL, dy, NULL, s->wr, B * L, 3 * IC, OC);
 		circ_col2im_acc(dx, col, B, L, IC);
 	}
@@ -962,23 +982,23 @@ static enum dc_status dec_forward(struct af_state *s, struct dec_cache *c, const
 		return st;
 	if (train)
 		dc_nn_dropout(a, a, n, s->p, seed, stream, 0);
-	add_into(a, x, n);
+	dc_vadd(a, x, n);
 	decomp_forward(c->x1, c->rt, a, B, Ld, d, s->kavg);
 	st = ac_forward(a, &c->ca, s->mv, c->x1, cross, &w->ca, B, Ld, s->L, d, s->di, s->Kd, train);
 	if (st)
 		return st;
 	if (train)
 		dc_nn_dropout(a, a, n, s->p, seed, stream + 1, 0);
-	add_into(a, c->x1, n);
+	dc_vadd(a, c->x1, n);
 	decomp_forward(c->x2, tr, a, B, Ld, d, s->kavg);
-	add_into(c->rt, tr, n);
+	dc_vadd(c->rt, tr, n);
 	ffn_forward(a, c->h, c->g, c->x2, w->w1, w->w2, R, s, train, seed, stream + 2);
-	add_into(a, c->x2, n);
+	dc_vadd(a, c->x2, n);
 	decomp_forward(c->out, tr, a, B, Ld, d, s->kavg);
-	add_into(c->rt, tr, n);
+	dc_vadd(c->rt, tr, n);
 	// trend += projection(rt)
 	circ_forward(s, s->t2, s->wcol, c->rt, w->wp, B, Ld, d, C);
-	add_into(trend, s->t2, R * C);
+	dc_vadd(trend, s->t2, R * C);
 	return DC_OK;
 }
 
@@ -993,22 +1013,22 @@ static enum dc_status dec_backward(struct af_state *s, float *dx, float *dout, c
 	size_t R = (size_t)B * Ld, n = R * d;
 	float *drt = s->t0;
 	circ_im2col(s->wcol, c->rt, B, Ld, d);
-	memset(drt, 0, n * sizeof(float));
+	dc_vzero(drt, n);
 	circ_backward(s, drt, g->wp, dtr, s->wcol, w->wp, B, Ld, d, C);
 	// decomp3: dr3 = ds + A^T(dt - ds)
-	memset(s->t1, 0, n * sizeof(float));
+	dc_vzero(s->t1, n);
 	decomp_backward(s->t1, dout, drt, B, Ld, d, s->kavg);
-	memcpy(s->t3, s->t1, n * sizeof(float));
+	dc_vcopy(s->t3, s->t1, n);
 	ffn_backward(s->t1, s->t3, c->h, c->g, c->x2, w->w1, w->w2, g->w1, g->w2, s->f1, R, s, seed,
 	             stream + 2);                               // t1 = d x2
-	memset(s->t2, 0, n * sizeof(float));
+	dc_vzero(s->t2, n);
 	decomp_backward(s->t2, s->t1, drt, B, Ld, d, s->kavg);  // t2 = d r2 = d x1 (direct part)
 	dc_nn_dropout(s->t3, s->t2, n, s->p, seed, stream + 1, 0);
 	enum dc_status st = ac_backward(s->t2, dcross, s->t3, &c->ca, c->x1, cross, &w->ca, &g->ca,
 	                                s->dagg, s->dq, s->dk, s->dv, B, Ld, s->L, d, s->di, s->Kd);
 	if (st)
 		return st;
-	memset(dx, 0, n * sizeof(float));
+	dc_vzero(dx, n);
 	decomp_backward(dx, s->t2, drt, B, Ld, d, s->kavg);
 	dc_nn_dropout(s->t3, dx, n, s->p, seed, stream, 0);
 	return ac_backward(dx, dx, s->t3, &c->sa, x, x, &w->sa, &g->sa, s->dagg, s->dq, s->dk, s->dv,
@@ -1130,19 +1150,19 @@ static enum dc_status af_backward(struct dc_forecaster *f, int B, const float *d
 	size_t Rd = (size_t)B * Ld, R = (size_t)B * L;
 	// gradient of the trend and seasonal parts: dy on the last H steps
 	float *yf = s->yfull;
-	memset(yf, 0, Rd * C * sizeof(float));
+	dc_vzero(yf, Rd * C);
 	for (int b = 0; b < B; b++)
 		for (int t = 0; t < Hp; t++)
 			memcpy(yf + ((size_t)b * Ld + S + t) * C, dy + ((size_t)b * Hp + t) * C,
 			       (size_t)C * sizeof(float));
 	float *dz = s->gB, *gA = s->gA, *gB = s->gB;
-	memset(dz, 0, Rd * d * sizeof(float));
+	dc_vzero(dz, Rd * d);
 	dc_nn_linear_backward(dz, G + s->o_pw, G + s->o_pb, yf, s->dec_z, P + s->o_pw, (int)Rd, d, C);
 	const float *hlast = s->Dl ? s->dc[s->Dl - 1].out : s->demb;
-	memset(gA, 0, Rd * d * sizeof(float));
+	dc_vzero(gA, Rd * d);
 	myln_backward(gA, G + s->o_dnw, G + s->o_dnb, dz, hlast, s->dmean, s->drstd, P + s->o_dnw,
 	              s->t0, B, Ld, d);
-	memset(s->denc, 0, R * d * sizeof(float));
+	dc_vzero(s->denc, R * d);
 	for (int l = s->Dl - 1; l >= 0; l--) {
 		struct dec_w w, g;
 		bind_dec(&w, P, s, l);
@@ -1157,7 +1177,7 @@ static enum dc_status af_backward(struct dc_forecaster *f, int B, const float *d
 	embed_backward(s, gA, s->dcol, s->dmark, G + s->o_dtok, M ? G + s->o_dtmp : NULL, B, Ld, C, M,
 	               seed, 1);
 	// encoder
-	memset(gA, 0, R * d * sizeof(float));
+	dc_vzero(gA, R * d);
 	myln_backward(gA, G + s->o_enw, G + s->o_enb, s->denc, s->ec[s->E - 1].out, s->emean, s->erstd,
 	              P + s->o_enw, s->t0, B, L, d);
 	for (int l = s->E - 1; l >= 0; l--) {

@@ -7,6 +7,7 @@
  * libdiffcore.a a weak one would not pull the model's object file in).
  */
 #include "forecast.h"
+#include "../ops/ops.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -121,7 +122,7 @@ float *dc_fc_grad(struct dc_forecaster *f, const char *name)
 void dc_fc_zero_grad(struct dc_forecaster *f)
 {
 	if (f->grads)
-		memset(f->grads, 0, f->n_params * sizeof(float));
+		dc_vzero(f->grads, f->n_params);
 }
 
 void dc_fc_init_uniform(float *w, size_t n, float bound, uint64_t seed, uint64_t stream)

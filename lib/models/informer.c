@@ -52,6 +52,7 @@
  */
 #include "informer.h"
 #include "fc_encoder.h"
+#include "../ops/ops.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -464,6 +465,8 @@ static void draw_samples(struct inf_state *s, uint64_t seed)
 
 /* ---- building blocks ---------------------------------------------------------- */
 
+/* y[n] += x[n], on this thread (rows inside parallel loops; dc_vadd for
+ * whole tensors) */
 static void add_to(float *y, const float *x, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -700,7 +703,7 @@ static void ia_backward(struct inf_state *s, float *dxq, float *dxkv, const floa
 {
 	const struct ia_call *k = &s->call[ci];
 	int d = s->d, Rq = B * k->Lq, Rk = B * k->Lk;
-	memset(s->dctx, 0, (size_t)Rq * d * sizeof(float));
+	dc_vzero(s->dctx, (size_t)Rq * d);
 	dc_nn_linear_backward(s->dctx, g->wo, g->bo, dout, c->ctx, w->wo, Rq, d, d);
 	pa_backward(s->dq, s->dk, s->dv, s->dctx, c->sel, c->prob, c->q, c->k, c->v, k, B, s->nh, s->D,
 	            s->mscr, s->scr_stride);
@@ -724,7 +727,7 @@ static void ffn_forward(struct inf_state *s, float *r, float *h, float *g, const
 	dc_nn_dropout(g, g, RF, p, seed, st_act, 0);
 	dc_nn_linear_forward(r, g, w2, b2, R, F, d);
 	dc_nn_dropout(r, r, Rd, p, seed, st_out, 0);
-	add_to(r, x, Rd);
+	dc_vadd(r, x, Rd);
 }
 
 /* dx += FFN input gradient given dr (the gradient of r; destroyed) */
@@ -736,7 +739,7 @@ static void ffn_backward(struct inf_state *s, float *dx, float *dr, const float 
 	int d = s->d, F = s->F;
 	size_t RF = (size_t)R * F, Rd = (size_t)R * d;
 	dc_nn_dropout(dr, dr, Rd, s->p, seed, st_out, 0);
-	memset(s->dff, 0, RF * sizeof(float));
+	dc_vzero(s->dff, RF);
 	dc_nn_linear_backward(s->dff, gw2, gb2, dr, g, w2, R, F, d);
 	dc_nn_dropout(s->dff, s->dff, RF, s->p, seed, st_act, 0);
 	if (s->relu)
@@ -760,7 +763,7 @@ static void enc_forward(struct inf_state *s, int l, const float *x, int B, int t
 	c->x = x;
 	ia_forward(s, &c->a, c->r1, x, x, &w, l, B);
 	dc_nn_dropout(c->r1, c->r1, (size_t)R * d, p, seed, st + 1, 0);
-	add_to(c->r1, x, (size_t)R * d);
+	dc_vadd(c->r1, x, (size_t)R * d);
 	dc_nn_layernorm_forward(c->x1, c->m1, c->s1, c->r1, e.ln1w, e.ln1b, R, d, 1e-5f);
 	ffn_forward(s, c->r2, c->h, c->g, c->x1, e.w1, e.b1, e.w2, e.b2, R, p, seed, st + 2, st + 3);
 	dc_nn_layernorm_forward(c->out, c->m2, c->s2, c->r2, e.ln2w, e.ln2b, R, d, 1e-5f);
@@ -780,14 +783,14 @@ static void enc_backward(struct inf_state *s, int l, float *gin, int B, uint64_t
 	fc_enc_bind(&ge, G, s->off_enc[l]);
 	ia_bind(&w, P, s->off_enc[l]);
 	ia_bind(&g, G, s->off_enc[l]);
-	memset(s->sA, 0, Rd * sizeof(float));
+	dc_vzero(s->sA, Rd);
 	dc_nn_layernorm_backward(s->sA, ge.ln2w, ge.ln2b, gin, c->r2, c->m2, c->s2, e.ln2w, R, d);
-	memcpy(s->sB, s->sA, Rd * sizeof(float));
+	dc_vcopy(s->sB, s->sA, Rd);
 	ffn_backward(s, s->sB, s->sA, c->h, c->g, c->x1, e.w1, e.w2, ge.w1, ge.b1, ge.w2, ge.b2, R, seed,
 	             st + 2, st + 3);
-	memset(s->sA, 0, Rd * sizeof(float));
+	dc_vzero(s->sA, Rd);
 	dc_nn_layernorm_backward(s->sA, ge.ln1w, ge.ln1b, s->sB, c->r1, c->m1, c->s1, e.ln1w, R, d);
-	memcpy(gin, s->sA, Rd * sizeof(float));
+	dc_vcopy(gin, s->sA, Rd);
 	dc_nn_dropout(s->sA, s->sA, Rd, s->p, seed, st + 1, 0);
 	ia_backward(s, gin, gin, s->sA, &c->a, &w, &g, l, B);
 }
@@ -850,7 +853,7 @@ static void conv_backward(struct inf_state *s, int l, float *gx, const float *go
 	int N = s->N[l], N2 = N + 2, No = s->N[l + 1], d = s->d, R2 = B * N2, nt = dc_threads();
 	size_t n2 = (size_t)R2 * d;
 	float *da = s->sA, *dcv = s->sB;
-	memset(da, 0, n2 * sizeof(float));
+	dc_vzero(da, n2);
 #pragma omp parallel for num_threads(nt) schedule(static) if (n2 > 65536)
 	for (int b = 0; b < B; b++)
 		for (int t = 0; t < No; t++) {
@@ -863,11 +866,11 @@ static void conv_backward(struct inf_state *s, int l, float *gx, const float *go
 	for (size_t i = 0; i < n2; i++)
 		if (!(c->z[i] > 0))
 			da[i] *= c->a[i] + 1.0f;
-	memset(dcv, 0, n2 * sizeof(float));
+	dc_vzero(dcv, n2);
 	dc_nn_batchnorm_backward(dcv, G + o[2], G + o[3], da, c->cv, c->bm, c->bs, P + o[2], R2, d);
-	memset(s->dcolw, 0, n2 * 3 * sizeof(float));
+	dc_vzero(s->dcolw, n2 * 3);
 	dc_nn_linear_backward(s->dcolw, G + o[0], G + o[1], dcv, c->col, P + o[0], R2, 3 * d, d);
-	memset(gx, 0, (size_t)B * N * d * sizeof(float));
+	dc_vzero(gx, (size_t)B * N * d);
 	col2im(gx, s->dcolw, B, N, d, 2);
 }
 
@@ -895,11 +898,11 @@ static void dec_forward(struct inf_state *s, int l, const float *x, int B, int t
 	c->x = x;
 	ia_forward(s, &c->sa, c->r1, x, x, &sa, ci, B);
 	dc_nn_dropout(c->r1, c->r1, Rd, p, seed, st + 1, 0);
-	add_to(c->r1, x, Rd);
+	dc_vadd(c->r1, x, Rd);
 	dc_nn_layernorm_forward(c->x1, c->m1, c->s1, c->r1, f[4], f[5], R, d, 1e-5f);
 	ia_forward(s, &c->ca, c->r2, c->x1, s->enc, &ca, ci + 1, B);
 	dc_nn_dropout(c->r2, c->r2, Rd, p, seed, st + 2, 0);
-	add_to(c->r2, c->x1, Rd);
+	dc_vadd(c->r2, c->x1, Rd);
 	dc_nn_layernorm_forward(c->x2, c->m2, c->s2, c->r2, f[6], f[7], R, d, 1e-5f);
 	ffn_forward(s, c->r3, c->h, c->g, c->x2, f[0], f[1], f[2], f[3], R, p, seed, st + 3, st + 4);
 	dc_nn_layernorm_forward(c->out, c->m3, c->s3, c->r3, f[8], f[9], R, d, 1e-5f);
@@ -918,19 +921,19 @@ static void dec_backward(struct inf_state *s, int l, float *gin, int B, uint64_t
 	int ci = s->E + 2 * l;
 	dec_bind(s, s->ptr_params, l, &sa, &ca, f);
 	dec_bind(s, s->ptr_grads, l, &gsa, &gca, gf);
-	memset(s->sA, 0, Rd * sizeof(float));
+	dc_vzero(s->sA, Rd);
 	dc_nn_layernorm_backward(s->sA, gf[8], gf[9], gin, c->r3, c->m3, c->s3, f[8], R, d);
-	memcpy(s->sB, s->sA, Rd * sizeof(float));
+	dc_vcopy(s->sB, s->sA, Rd);
 	ffn_backward(s, s->sB, s->sA, c->h, c->g, c->x2, f[0], f[2], gf[0], gf[1], gf[2], gf[3], R, seed,
 	             st + 3, st + 4);
-	memset(s->sA, 0, Rd * sizeof(float));
+	dc_vzero(s->sA, Rd);
 	dc_nn_layernorm_backward(s->sA, gf[6], gf[7], s->sB, c->r2, c->m2, c->s2, f[6], R, d);
-	memcpy(s->sB, s->sA, Rd * sizeof(float));
+	dc_vcopy(s->sB, s->sA, Rd);
 	dc_nn_dropout(s->sA, s->sA, Rd, s->p, seed, st + 2, 0);
 	ia_backward(s, s->sB, s->denc, s->sA, &c->ca, &ca, &gca, ci + 1, B);
-	memset(s->sA, 0, Rd * sizeof(float));
+	dc_vzero(s->sA, Rd);
 	dc_nn_layernorm_backward(s->sA, gf[4], gf[5], s->sB, c->r1, c->m1, c->s1, f[4], R, d);
-	memcpy(gin, s->sA, Rd * sizeof(float));
+	dc_vcopy(gin, s->sA, Rd);
 	dc_nn_dropout(s->sA, s->sA, Rd, s->p, seed, st + 1, 0);
 	ia_backward(s, gin, gin, s->sA, &c->sa, &sa, &gsa, ci, B);
 }
@@ -966,8 +969,10 @@ static void embed_forward(struct inf_state *s, float *emb, const float *col, con
 	dc_nn_linear_forward(emb, col, P + off_tok, NULL, R, 3 * C, d);
 	if (marks) {
 		dc_nn_linear_forward(s->sA, marks, P + off_tmp, NULL, R, M, d);
-		add_to(emb, s->sA, (size_t)R * d);
+		dc_vadd(emb, s->sA, (size_t)R * d);
 	}
+	int nt = dc_threads();
+#pragma omp parallel for num_threads(nt) schedule(static) if ((size_t)R * d >= 65536)
 	for (int r = 0; r < R; r++)
 		add_to(emb + (size_t)r * d, s->pe + (size_t)(r % N) * d, (size_t)d);
 	dc_nn_dropout(emb, emb, (size_t)R * d, p, seed, stream, 0);
@@ -1047,15 +1052,15 @@ static enum dc_status inf_backward(struct dc_forecaster *f, int B, const float *
 	s->ptr_grads = G;
 	int Rt = B * T, Re = B * s->N[s->E - 1];
 	/* projection and decoder norm */
-	memset(s->dproj, 0, (size_t)Rt * C * sizeof(float));
+	dc_vzero(s->dproj, (size_t)Rt * C);
 	for (int b = 0; b < B; b++)
 		memcpy(s->dproj + ((size_t)b * T + S) * C, dy + (size_t)b * H * C, (size_t)H * C * sizeof(float));
-	memset(s->g0, 0, (size_t)Rt * d * sizeof(float));
+	dc_vzero(s->g0, (size_t)Rt * d);
 	dc_nn_linear_backward(s->g0, G + s->off_pw, G + s->off_pb, s->dproj, s->dn, P + s->off_pw, Rt, d, C);
-	memset(s->g1, 0, (size_t)Rt * d * sizeof(float));
+	dc_vzero(s->g1, (size_t)Rt * d);
 	dc_nn_layernorm_backward(s->g1, G + s->off_dnw, G + s->off_dnb, s->g0, s->dc[s->DL - 1].out, s->dnm,
 	                         s->dns, P + s->off_dnw, Rt, d);
-	memset(s->denc, 0, (size_t)Re * d * sizeof(float));
+	dc_vzero(s->denc, (size_t)Re * d);
 	for (int l = s->DL - 1; l >= 0; l--)
 		dec_backward(s, l, s->g1, B, seed);
 	dc_nn_dropout(s->g1, s->g1, (size_t)Rt * d, s->p, seed, 1, 0);
@@ -1064,7 +1069,7 @@ static enum dc_status inf_backward(struct dc_forecaster *f, int B, const float *
 		dc_nn_linear_backward(NULL, G + s->off_dtmp, NULL, s->g1, s->ymark, P + s->off_dtmp, Rt, M, d);
 	/* encoder */
 	const float *last = s->ec[s->E - 1].out;
-	memset(s->g0, 0, (size_t)Re * d * sizeof(float));
+	dc_vzero(s->g0, (size_t)Re * d);
 	dc_nn_layernorm_backward(s->g0, G + s->off_enw, G + s->off_enb, s->denc, last, s->enm, s->ens,
 	                         P + s->off_enw, Re, d);
 	float *gcur = s->g0, *gnext = s->g1;

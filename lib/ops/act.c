@@ -19,6 +19,7 @@
 #include "vmath.h"
 
 #include <float.h>
+#include <string.h>
 
 /* below this many elements one thread is faster than waking the team */
 #define ACT_PAR_MIN 32768
@@ -78,4 +79,51 @@ void dc_silu_forward(float *out, const float *x, size_t n)
 		float v = x[i] < -FLT_MAX ? -FLT_MAX : x[i];  /* -inf -> -0 */
 		out[i] = v / (1.0f + dc_vexpf(-v));
 	}
+}
+
+/* ---- plain vector helpers ------------------------------------------------------------- */
+
+/*
+ * A training step zeroes, copies and adds whole activation tensors many
+ * times; one thread doing that while the others wait is what keeps a
+ * 16-thread fit from scaling (Amdahl).  Each element is independent, so the
+ * results are the same on any thread count.  Below VEC_PAR_MIN elements the
+ * team is not woken.
+ */
+#define VEC_PAR_MIN 65536
+
+/* dst[n] = src[n], or 0 when src is NULL; in nt contiguous blocks */
+static void vfill(float *dst, const float *src, size_t n)
+{
+	int nt = dc_threads();
+	if (n < VEC_PAR_MIN || nt < 2)
+		nt = 1;
+	size_t blk = (n + (size_t)nt - 1) / (size_t)nt;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+	for (int t = 0; t < nt; t++) {
+		size_t i0 = (size_t)t * blk, len = i0 < n ? (n - i0 < blk ? n - i0 : blk) : 0;
+		if (len && src)
+			memcpy(dst + i0, src + i0, len * sizeof *dst);
+		else if (len)
+			memset(dst + i0, 0, len * sizeof *dst);
+	}
+}
+
+void dc_vzero(float *a, size_t n)
+{
+	vfill(a, NULL, n);
+}
+
+void dc_vcopy(float *dst, const float *src, size_t n)
+{
+	if (dst != src)
+		vfill(dst, src, n);
+}
+
+void dc_vadd(float *a, const float *b, size_t n)
+{
+	int nt = dc_threads();
+#pragma omp parallel for simd num_threads(nt) schedule(static) if (n >= VEC_PAR_MIN)
+	for (size_t i = 0; i < n; i++)
+		a[i] += b[i];
 }

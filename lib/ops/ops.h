@@ -58,6 +58,12 @@ void dc_gelu_tanh_forward(float *out, const float *x, size_t n);  /* tanh approx
 void dc_gelu_backward(float *dx, const float *dy, const float *x, size_t n);
 void dc_silu_forward(float *out, const float *x, size_t n);
 
+/* a[n] = 0; dst[n] = src[n] (non-overlapping, or dst == src); a[n] += b[n].
+ * Parallel for large n, the same result on any thread count. */
+void dc_vzero(float *a, size_t n);
+void dc_vcopy(float *dst, const float *src, size_t n);
+void dc_vadd(float *a, const float *b, size_t n);
+
 /* ---- attention ------------------------------------------------------------------ */
 
 /*

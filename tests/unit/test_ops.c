@@ -601,6 +601,46 @@ TEST(conv_scratch_size)
 	CHECK(dc_conv2d_scratch(1 << 30, 1 << 30, 1 << 30, 1 << 20, 1 << 20, 1) == SIZE_MAX);
 }
 
+/* ---- vector helpers ------------------------------------------------------------------ */
+
+TEST(vector_helpers_vs_naive)
+{
+	/* below and above the parallel threshold, odd sizes, 1 and 3 threads
+	 * (more threads than this machine has cores is fine: the split is by
+	 * index, not by core) */
+	size_t sizes[] = { 0, 1, 17, 65535, 65536, 300007 };
+	for (int t = 1; t <= 3; t += 2) {
+		dc_set_threads(t);
+		for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+			size_t n = sizes[k];
+			float *a = rand_buf(n + 1, 3, 1), *b = rand_buf(n + 1, 2, 0);
+			float *ref = zbuf(n + 1), *z = rand_buf(n + 1, 1, 0), *c = zbuf(n + 1);
+			float guard = a[n];
+			for (size_t i = 0; i < n; i++)
+				ref[i] = a[i] + b[i];
+			dc_vadd(a, b, n);
+			CHECK(!memcmp(a, ref, n * sizeof(float)));
+			CHECK(a[n] == guard);          /* nothing past n */
+			guard = z[n];
+			dc_vzero(z, n);
+			for (size_t i = 0; i < n; i++)
+				if (z[i] != 0.0f) {
+					CHECK(z[i] == 0.0f);
+					break;
+				}
+			CHECK(z[n] == guard);
+			c[n] = 7.0f;
+			dc_vcopy(c, b, n);
+			CHECK(!memcmp(c, b, n * sizeof(float)));
+			CHECK(c[n] == 7.0f);
+			dc_vcopy(c, c, n);             /* dst == src: a no-op */
+			CHECK(!memcmp(c, b, n * sizeof(float)));
+			dc_free(a); dc_free(b); dc_free(ref); dc_free(z); dc_free(c);
+		}
+	}
+	dc_set_threads(0);
+}
+
 /* ---- thread-count independence ----------------------------------------------------- */
 
 TEST(threads_bitwise_identical)
@@ -771,6 +811,7 @@ int main(void)
 	RUN(conv1d_vs_naive);
 	RUN(conv2d_vs_naive);
 	RUN(conv_scratch_size);
+	RUN(vector_helpers_vs_naive);
 	RUN(threads_bitwise_identical);
 	RUN(golden_softmax);
 	RUN(golden_norms);
