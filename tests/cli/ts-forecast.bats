@@ -549,6 +549,22 @@ bad() {  # bad PATTERN CMD...: exit 1, exactly one line on stderr containing PAT
 	assert_output --partial "Of these $(($1 + 1)) cells (of 60), $(($2 + 1)) are within +2%"
 }
 
+@test "the README's accuracy counts are those of the ACCURACY section" {
+	man=$TOP/man/man1/ts-forecast.1
+	# the README's tool list, its line breaks and indents folded to single spaces
+	readme=$(tr -s ' \n' '  ' < "$TOP/README")
+	set -- $(sed -n 's/^Within +2% of the published MSE or better: iTransformer \([0-9]*\) of 20 cells$/\1/p;
+		s/^(mean ratio [0-9.]*), DLinear \([0-9]*\) of 20 .*/\1/p' "$man")
+	[ $# -eq 2 ]
+	[[ $readme == *"iTransformer $1 and DLinear $2 of 20 ETT/Exchange cells within +2%"* ]]
+	set -- $(sed -n 's/^Of these \([0-9]*\) cells (of 60), \([0-9]*\) are within.*/\1 \2/p' "$man")
+	[ $# -eq 2 ]
+	[[ $readme == *"Autoformer: $1 of their 60 cells run so far, $2 of them within +2%"* ]]
+	set -- $(sed -n "s/^In \([0-9]*\) of these \([0-9]*\) cells none of the reference's runs reaches the published$/\1 \2/p" "$man")
+	[ $# -eq 2 ]
+	[[ $readme == *"in $1 of the $2 cells where ours is above and the reference was run"* ]]
+}
+
 @test "ts_table.sh: JOBS runs at once give the lines of one at a time, in order; a failed run fails it" {
 	mkdir ts
 	# 1600 hours from 2020-01-01 (January 31 days, February 29)
