@@ -20,14 +20,17 @@
 # four rows; the 2026-11-30 batches ran 10 to 21 jobs at once on two GPUs,
 # GPUS="0 1"; the batch behind the Informer ETTm2 96 and 192 rows ran its 10
 # with JOBS=10 on 16 of the machine's 32 CPU cores beside a ts-forecast run;
-# inf_m2_336 with EXTRA="--num_workers 4", where seeds 2021, 2023 and 2025
-# were cut off in their fourth epoch, so that cell has two rows so far).
+# inf_m2_336 seeds 2022 and 2024 with EXTRA="--num_workers 4" (seeds 2021,
+# 2023 and 2025 were cut off in their fourth epoch there; they ran on
+# 2026-12-01 as JOBS=3 on two of the 16 CPU cores of a one-GPU machine,
+# the other 14 running a ts-forecast fit)).
 # CELLS selects rows by name (default itr_m1_96 aut_h1_96 inf_h1_96
 # pat_h1_720 inf_ex_96 pat_ex_192; also itr_h1_720 pat_h2_96 pat_ex_336
 # pat_ex_720 inf_ex_192 inf_ex_336 inf_ex_720 aut_ex_720 inf_h1_192
 # inf_h1_336 aut_h1_192 aut_h1_336 inf_h2_96 aut_h2_96 aut_h2_192 aut_h2_336
 # aut_h2_720 inf_h2_720 inf_m1_96 pat_m1_720 pat_m2_96 pat_m2_192
-# pat_m2_336 inf_m2_96 inf_m2_192; any inf_m1_H or inf_m2_H), SEEDS the seeds
+# pat_m2_336 inf_m2_96 inf_m2_192; any inf_m1_H, inf_m2_H, aut_m1_H or
+# aut_m2_H), SEEDS the seeds
 # (2021 to 2025); EXTRA is added to every run.py command line (e.g.
 # "--train_epochs 1" for a quick check).  LOGDIR, if set, keeps each run's
 # log (CELL.SEED.out: per-epoch train, validation and test losses).
@@ -67,9 +70,10 @@ cell() {
 	pat_m2_96) echo "PatchTST ETTm2 ETTm2 96 7 --e_layers 3 --d_layers 1 --factor 3 --n_heads 16 --batch_size 32" ;;
 	pat_m2_192) echo "PatchTST ETTm2 ETTm2 192 7 --e_layers 3 --d_layers 1 --factor 3 --n_heads 2 --batch_size 128" ;;
 	pat_m2_336) echo "PatchTST ETTm2 ETTm2 336 7 --e_layers 1 --d_layers 1 --factor 3 --n_heads 4 --batch_size 32" ;;
-	inf_m1_* | inf_m2_*)
+	inf_m1_* | inf_m2_* | aut_m1_* | aut_m2_*)
+		m=Informer; case $1 in aut_*) m=Autoformer ;; esac
 		d=ETTm1; case $1 in *_m2_*) d=ETTm2 ;; esac
-		echo "Informer $d $d ${1##*_} 7 --e_layers 2 --d_layers 1 --factor 3" ;;
+		echo "$m $d $d ${1##*_} 7 --e_layers 2 --d_layers 1 --factor 3" ;;
 	itr_h1_720) echo "iTransformer ETTh1 ETTh1 720 7 --e_layers 2 --d_model 512 --d_ff 512" ;;
 	inf_ex_192 | inf_ex_336 | inf_ex_720)
 		echo "Informer custom exchange_rate ${1#inf_ex_} 8 --e_layers 2 --d_layers 1 --factor 3" ;;
