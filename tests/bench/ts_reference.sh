@@ -23,7 +23,10 @@
 # inf_m2_336 seeds 2022 and 2024 with EXTRA="--num_workers 4" (seeds 2021,
 # 2023 and 2025 were cut off in their fourth epoch there; they ran on
 # 2026-12-01 as JOBS=3 on two of the 16 CPU cores of a one-GPU machine,
-# the other 14 running a ts-forecast fit)).
+# the other 14 running a ts-forecast fit); aut_m1_192 and aut_m2_192, seeds
+# 2021 to 2023, ran on 2026-12-01 as JOBS=6 under "taskset -c 12-15", on four
+# of that machine's 16 cores, the other 12 running a fit (their per-epoch
+# logs were not kept)).
 # CELLS selects rows by name (default itr_m1_96 aut_h1_96 inf_h1_96
 # pat_h1_720 inf_ex_96 pat_ex_192; also itr_h1_720 pat_h2_96 pat_ex_336
 # pat_ex_720 inf_ex_192 inf_ex_336 inf_ex_720 aut_ex_720 inf_h1_192
