@@ -208,6 +208,37 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	return optind;
 }
 
+/* Every --set key (and shorthand) must be a hyperparameter the model reads:
+ * a typo or another model's setting would otherwise change nothing. */
+static void check_hp(const struct opts *o)
+{
+	static const char *const flag[][2] = {
+		{ "seq_len", "--seq-len" },         { "label_len", "--label-len" },
+		{ "pred_len", "--horizon" },        { "learning_rate", "--lr" },
+		{ "batch_size", "--batch-size" },   { "train_epochs", "--epochs" },
+		{ "patience", "--patience" },       { "lradj", "--lradj" },
+		{ "features", "--features" },       { "target", "--target" },
+		{ "model", "--model" },             { "freq", "--freq" },
+		{ "mark_freq", "--freq" },          { "seed", "--seed" },
+	};
+	const struct dc_fc_model *k = dc_fc_model_find(o->model);
+	for (const cJSON *it = o->hp->child; it; it = it->next) {
+		const char *key = it->string;
+		if (dc_fc_model_has_hp(k, key))
+			continue;
+		for (size_t j = 0; j < sizeof flag / sizeof *flag; j++)
+			if (strcmp(key, flag[j][0]) == 0)
+				dc_usage_error("--set %s: use %s", key, flag[j][1]);
+		if (!strcmp(key, "enc_in") || !strcmp(key, "dec_in") || !strcmp(key, "c_out") ||
+		    !strcmp(key, "n_marks"))
+			dc_usage_error("--set %s: set from the input's columns", key);
+		char list[256] = "";
+		for (const char *const *h = k->hp_keys; h && *h; h++)
+			snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", *list ? ", " : "", *h);
+		dc_usage_error("hyperparameter '%s': not one of %s's (%s)", key, k->name, list);
+	}
+}
+
 /* The reference's per-model ETTh1 settings (research notes §1.4). */
 static cJSON *model_config(const struct opts *o, const struct dc_ts *ts)
 {
@@ -496,6 +527,7 @@ static int cmd_fit(int argc, char **argv, int is_eval)
 		dc_usage_error("fit needs -o MODEL");
 	if (o.interval || o.plot || o.tensor)
 		dc_usage_error("--interval, --plot and --tensor are options of predict");
+	check_hp(&o);
 	if (!is_eval && o.no_header)
 		dc_usage_error("--no-header is an option of eval");
 	if (o.checkpoint && cli->output && strcmp(o.checkpoint, cli->output) == 0)

@@ -1206,10 +1206,14 @@ static void af_release(struct dc_forecaster *f)
 	f->state = NULL;
 }
 
+static const char *const af_keys[] = { "d_model",    "d_ff",   "n_heads", "e_layers",   "d_layers",
+	                                "moving_avg", "factor", "dropout", "activation", NULL };
+
 const struct dc_fc_model dc_fc_autoformer = {
 	.name = "Autoformer",
 	.uses_marks = 1,
 	.uses_decoder = 1,
+	.hp_keys = af_keys,
 	.init = af_init,
 	.forward = af_forward,
 	.backward = af_backward,

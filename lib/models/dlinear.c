@@ -101,7 +101,7 @@ static enum dc_status lin_init(struct dc_forecaster *f, const struct dc_config *
 	int L = f->dims.seq_len, H = f->dims.pred_len;
 	int64_t k = 25;
 	int indiv = 0;
-	if (dc_config_has(hp, "moving_avg") && dc_config_int(hp, "moving_avg", &k))
+	if (kind == 0 && dc_config_has(hp, "moving_avg") && dc_config_int(hp, "moving_avg", &k))
 		return dc_fail(DC_EINVAL, "moving_avg: %s", dc_errmsg());
 	if (dc_config_has(hp, "individual") && dc_config_bool(hp, "individual", &indiv)) {
 		int64_t v;
@@ -286,10 +286,14 @@ static enum dc_status lin_backward(struct dc_forecaster *f, int B, const float *
 	return DC_OK;
 }
 
+static const char *const dlinear_keys[] = { "moving_avg", "individual", NULL };
+static const char *const nlinear_keys[] = { "individual", NULL };
+
 const struct dc_fc_model dc_fc_dlinear = {
 	.name = "DLinear",
 	.uses_marks = 0,
 	.uses_decoder = 0,
+	.hp_keys = dlinear_keys,
 	.init = dlinear_init,
 	.forward = lin_forward,
 	.backward = lin_backward,
@@ -300,6 +304,7 @@ const struct dc_fc_model dc_fc_nlinear = {
 	.name = "NLinear",
 	.uses_marks = 0,
 	.uses_decoder = 0,
+	.hp_keys = nlinear_keys,
 	.init = nlinear_init,
 	.forward = lin_forward,
 	.backward = lin_backward,

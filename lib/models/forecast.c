@@ -36,6 +36,14 @@ const struct dc_fc_model *dc_fc_model_at(int i)
 	return i < 0 ? NULL : registry(i);
 }
 
+int dc_fc_model_has_hp(const struct dc_fc_model *kind, const char *key)
+{
+	for (const char *const *k = kind->hp_keys; k && *k; k++)
+		if (strcmp(*k, key) == 0)
+			return 1;
+	return 0;
+}
+
 const struct dc_fc_model *dc_fc_model_find(const char *name)
 {
 	const struct dc_fc_model *m;

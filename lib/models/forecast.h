@@ -63,6 +63,9 @@ struct dc_fc_model {
 	const char *name;           /* as given to --model: "DLinear", "iTransformer", ... */
 	int uses_marks;             /* reads x_mark / y_mark */
 	int uses_decoder;           /* needs label_len (generative decoder) */
+	/* The hyperparameters init reads from hp, by their reference names
+	 * (NULL-terminated); a key not listed has no effect on this model. */
+	const char *const *hp_keys;
 	/*
 	 * Set f->tensors/n_tensors/n_params, allocate params and grads
 	 * (dc_fc_alloc_params) and initialise the parameters as the reference
@@ -91,6 +94,8 @@ struct dc_fc_model {
  * (case-insensitive); NULL if unknown.  dc_fc_model_at(i) iterates. */
 const struct dc_fc_model *dc_fc_model_find(const char *name);
 const struct dc_fc_model *dc_fc_model_at(int i);
+/* Whether `key` is one of kind's hp_keys. */
+int dc_fc_model_has_hp(const struct dc_fc_model *kind, const char *key);
 
 /* Create: set dims, call kind->init.  On failure nothing is left allocated. */
 enum dc_status dc_fc_create(struct dc_forecaster *f, const struct dc_fc_model *kind,

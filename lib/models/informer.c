@@ -1101,10 +1101,14 @@ static void inf_release(struct dc_forecaster *f)
 	f->state = NULL;
 }
 
+static const char *const inf_keys[] = { "d_model", "d_ff",   "n_heads", "e_layers",   "d_layers",
+	                                 "factor",  "distil", "dropout", "activation", NULL };
+
 const struct dc_fc_model dc_fc_informer = {
 	.name = "Informer",
 	.uses_marks = 1,
 	.uses_decoder = 1,
+	.hp_keys = inf_keys,
 	.init = inf_init,
 	.forward = inf_forward,
 	.backward = inf_backward,

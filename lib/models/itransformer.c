@@ -235,10 +235,13 @@ static void it_release(struct dc_forecaster *f)
 	f->state = NULL;
 }
 
+static const char *const it_keys[] = { "d_model", "d_ff", "n_heads", "e_layers", "dropout", "activation", NULL };
+
 const struct dc_fc_model dc_fc_itransformer = {
 	.name = "iTransformer",
 	.uses_marks = 1,
 	.uses_decoder = 0,
+	.hp_keys = it_keys,
 	.init = it_init,
 	.forward = it_forward,
 	.backward = it_backward,

@@ -287,10 +287,14 @@ static void pt_release(struct dc_forecaster *f)
 	f->state = NULL;
 }
 
+static const char *const pt_keys[] = { "d_model", "d_ff",      "n_heads", "e_layers",
+	                                "dropout", "patch_len", "stride",  "activation", NULL };
+
 const struct dc_fc_model dc_fc_patchtst = {
 	.name = "PatchTST",
 	.uses_marks = 0,
 	.uses_decoder = 0,
+	.hp_keys = pt_keys,
 	.init = pt_init,
 	.forward = pt_forward,
 	.backward = pt_backward,

@@ -394,6 +394,37 @@ bad() {  # bad PATTERN CMD...: exit 1, exactly one line on stderr containing PAT
 	[ ! -e x.st ]
 }
 
+@test "a hyperparameter the model does not read is refused, not ignored" {
+	# a typo, another model's setting, a shorthand the model has no use for
+	run --separate-stderr ts-forecast fit --set d_modle=64 --model iTransformer data.csv -o x.st
+	assert_failure 2
+	[[ "$stderr" == "ts-forecast: hyperparameter 'd_modle': not one of iTransformer's (d_model, d_ff, n_heads, e_layers, dropout, activation)"* ]]
+	run --separate-stderr ts-forecast eval --set patch_len=8 --model Informer data.csv
+	assert_failure 2
+	[[ "$stderr" == "ts-forecast: hyperparameter 'patch_len': not one of Informer's ("*"distil"* ]]
+	run --separate-stderr ts-forecast fit --d-model 8 data.csv -o x.st
+	assert_failure 2
+	[[ "$stderr" == "ts-forecast: hyperparameter 'd_model': not one of DLinear's (moving_avg, individual)"* ]]
+	run ts-forecast fit --model NLinear --moving-avg 5 data.csv -o x.st
+	assert_failure 2
+	# settings that have a flag, or come from the data
+	run --separate-stderr ts-forecast fit --set learning_rate=0.01 data.csv -o x.st
+	assert_failure 2
+	[[ "$stderr" == "ts-forecast: --set learning_rate: use --lr"* ]]
+	run --separate-stderr ts-forecast eval --set pred_len=24 data.csv
+	assert_failure 2
+	[[ "$stderr" == "ts-forecast: --set pred_len: use --horizon"* ]]
+	run --separate-stderr ts-forecast fit --set c_out=1 data.csv -o x.st
+	assert_failure 2
+	[[ "$stderr" == "ts-forecast: --set c_out: set from the input's columns"* ]]
+	[ ! -e x.st ]
+	# what the model reads is taken, in either spelling
+	ts-forecast fit "${FIT[@]}" --set moving_avg=13 data.csv -o a.st
+	ts-forecast fit "${FIT[@]}" --moving-avg 13 data.csv -o b.st
+	cmp a.st b.st
+	ts-forecast info a.st | grep -q '"moving_avg":13'
+}
+
 @test "predict --horizon N writes the first N steps of the model's horizon" {
 	ts-forecast fit "${FIT[@]}" data.csv -o m.st
 	ts-forecast predict --interval 0.9 m.st data.csv | head -n 6 > all.csv

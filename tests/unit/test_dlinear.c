@@ -229,6 +229,38 @@ TEST(init_as_reference_and_hyperparameters)
 	CHECK(dc_fc_model_find("nope") == NULL);
 }
 
+/* ts-forecast refuses a --set key not in the model's hp_keys, so the list
+ * must be exactly what init reads: a value of no JSON type a getter takes
+ * ([1]) fails init for every listed key and for no other key any model
+ * lists. */
+TEST(every_models_hp_keys_are_the_keys_its_init_reads)
+{
+	struct dc_fc_dims dims = { 24, 12, 8, 3, 4 };
+	const struct dc_fc_model *k, *o;
+	int n = 0;
+	for (int i = 0; (k = dc_fc_model_at(i)); i++) {
+		struct dc_forecaster f;
+		CHECK(k->hp_keys && k->hp_keys[0]);
+		CHECK_EQ_INT(dc_fc_create(&f, k, &dims, NULL, 1), DC_OK);
+		dc_fc_release(&f);
+		for (int j = 0; (o = dc_fc_model_at(j)); j++)
+			for (const char *const *key = o->hp_keys; key && *key; key++) {
+				char json[96];
+				snprintf(json, sizeof json, "{\"%s\": [1]}", *key);
+				struct dc_config *c = config(json);
+				enum dc_status st = dc_fc_create(&f, k, &dims, c, 1);
+				if (st == DC_OK)
+					dc_fc_release(&f);
+				if ((st != DC_OK) != dc_fc_model_has_hp(k, *key))
+					T_FAILED("%s, %s = [1]: init %s", k->name, *key, st ? "fails" : "succeeds");
+				dc_config_free(c);
+				n++;
+			}
+	}
+	CHECK(n >= 6 * 9);
+	CHECK(dc_fc_model_has_hp(&dc_fc_dlinear, "moving_avg") && !dc_fc_model_has_hp(&dc_fc_nlinear, "moving_avg"));
+}
+
 int main(void)
 {
 	RUN(dlinear_forward_backward_vs_tslib_k5);
@@ -237,5 +269,6 @@ int main(void)
 	RUN(dlinear_backward_finite_differences);
 	RUN(nlinear_backward_finite_differences);
 	RUN(init_as_reference_and_hyperparameters);
+	RUN(every_models_hp_keys_are_the_keys_its_init_reads);
 	return test_summary();
 }
