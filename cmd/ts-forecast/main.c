@@ -132,7 +132,17 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->label_given = 1;
 			break;
 		case OPT_HORIZON: o->horizon = (int)dc_cli_long("horizon", optarg, 1, 100000); break;
-		case OPT_SPLIT: o->split = optarg; break;
+		case OPT_SPLIT: {
+			double a, b, c;
+			char tail;
+			if (strcmp(optarg, "ett") &&
+			    (sscanf(optarg, "%lf,%lf,%lf%c", &a, &b, &c, &tail) != 3 || !(a > 0) || !(b >= 0) ||
+			     !(c >= 0) || a + b + c > 1.0 + 1e-9))
+				dc_usage_error("invalid value for --split: '%s' (ett, or TRAIN,VAL,TEST as fractions "
+				               "of the rows: TRAIN > 0, at most 1 in all)", optarg);
+			o->split = optarg;
+			break;
+		}
 		case OPT_FEATURES:
 			if (dc_ts_features_parse(optarg, &o->features))
 				dc_usage_error("invalid value for --features: '%s' (M, S or MS)", optarg);
@@ -387,7 +397,7 @@ static void make_split(const struct opts *o, const char *path, const struct dc_t
 		double a, b, c;
 		char tail;
 		if (sscanf(s, "%lf,%lf,%lf%c", &a, &b, &c, &tail) != 3)
-			dc_usage_error("invalid value for --split: '%s' (ett or TRAIN,VAL,TEST)", s);
+			dc_usage_error("invalid value for --split: '%s'", s);   /* checked in parse_opts */
 		st = dc_ts_split_ratio(sp, ts->rows, a, b, c, o->seq_len);
 	}
 	if (st)

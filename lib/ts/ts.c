@@ -464,7 +464,8 @@ enum dc_status dc_ts_split_ratio(struct dc_ts_split *s, size_t rows, double trai
                                  double test, int seq_len)
 {
 	if (!(train > 0) || !(val >= 0) || !(test >= 0) || train + val + test > 1.0 + 1e-9)
-		return dc_fail(DC_EINVAL, "invalid split %g,%g,%g", train, val, test);
+		return dc_fail(DC_EINVAL, "invalid split %g,%g,%g (fractions of the rows: train > 0, at most 1 in all)",
+		               train, val, test);
 	size_t n_train = (size_t)((double)rows * train);
 	size_t n_test = (size_t)((double)rows * test);
 	if (n_train + n_test > rows || n_train < (size_t)seq_len)

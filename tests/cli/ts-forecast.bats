@@ -378,6 +378,11 @@ bad() {  # bad PATTERN CMD...: exit 1, exactly one line on stderr containing PAT
 	assert_failure 2
 	run ts-forecast eval --split 1,2 data.csv
 	assert_failure 2
+	run --separate-stderr ts-forecast eval --split 300,50,50 data.csv
+	assert_failure 2
+	[[ "$stderr" == "ts-forecast: invalid value for --split: '300,50,50' (ett, or TRAIN,VAL,TEST as fractions of the rows: TRAIN > 0, at most 1 in all)"* ]]
+	run ts-forecast fit --split 0,0.5,0.5 data.csv -o x.st
+	assert_failure 2
 	# options the model file holds are refused by predict and info, not ignored
 	ts-forecast fit "${FIT[@]}" data.csv -o m.st
 	run --separate-stderr ts-forecast predict --seq-len 24 m.st data.csv
