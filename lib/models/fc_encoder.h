@@ -154,6 +154,19 @@ static inline enum dc_status fc_hp_float(const struct dc_config *hp, const char 
 	return DC_OK;
 }
 
+/* A switch: true/false (the reference's command-line flags) or 0/1. */
+static inline enum dc_status fc_hp_flag(const struct dc_config *hp, const char *key, int def, int *out)
+{
+	*out = def;
+	if (!hp || !dc_config_has(hp, key) || dc_config_bool(hp, key, out) == DC_OK)
+		return DC_OK;
+	int64_t v;
+	if (dc_config_int(hp, key, &v) || (v != 0 && v != 1))
+		return dc_fail(DC_EINVAL, "%s must be true or false", key);
+	*out = (int)v;
+	return DC_OK;
+}
+
 /* activation: "gelu" (default) or "relu", as TSLib (anything but relu is gelu) */
 static inline enum dc_status fc_hp_relu(const struct dc_config *hp, int *relu)
 {

@@ -321,7 +321,7 @@ static enum dc_status inf_init(struct dc_forecaster *f, const struct dc_config *
 	    (st = fc_hp_int(hp, "e_layers", 2, 1, INF_MAX_LAYERS, &s->E)) ||
 	    (st = fc_hp_int(hp, "d_layers", 1, 1, INF_MAX_LAYERS, &s->DL)) ||
 	    (st = fc_hp_int(hp, "factor", 3, 1, 1000, &s->factor)) ||
-	    (st = fc_hp_int(hp, "distil", 1, 0, 1, &s->distil)) ||
+	    (st = fc_hp_flag(hp, "distil", 1, &s->distil)) ||
 	    (st = fc_hp_float(hp, "dropout", 0.1, 0.0, 0.99, &s->p)) ||
 	    (st = fc_hp_relu(hp, &s->relu)))
 		return st;
@@ -515,6 +515,36 @@ static float dot(const float *a, const float *b, int n)
 	return s;
 }
 
+/* Four of dot(a, b[t], n) at once, each summed in dot's order (so to the
+ * same bits): independent chains keep the FMA units busy where one chain
+ * waits on its own latency. */
+static void dot4(float *out, const float *a, const float *b0, const float *b1, const float *b2,
+                 const float *b3, int n)
+{
+	float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+	for (int i = 0; i < n; i++) {
+		s0 += a[i] * b0[i];
+		s1 += a[i] * b1[i];
+		s2 += a[i] * b2[i];
+		s3 += a[i] * b3[i];
+	}
+	out[0] = s0;
+	out[1] = s1;
+	out[2] = s2;
+	out[3] = s3;
+}
+
+/* out[j] = dot(a, b + j*stride, n) for j < m */
+static void dots(float *out, const float *a, const float *b, size_t stride, int m, int n)
+{
+	int j = 0;
+	for (; j + 4 <= m; j += 4)
+		dot4(out + j, a, b + (size_t)j * stride, b + (size_t)(j + 1) * stride, b + (size_t)(j + 2) * stride,
+		     b + (size_t)(j + 3) * stride, n);
+	for (; j < m; j++)
+		out[j] = dot(a, b + (size_t)j * stride, n);
+}
+
 /*
  * ProbAttention core on projected q [B][Lq][d], k, v [B][Lk][d] (head h at
  * columns h*D..): ctx [B][nh][Lq][D]; sel [B][nh][u] the chosen queries,
@@ -537,11 +567,21 @@ static void pa_forward(float *ctx, int *sel, float *prob, const float *q, const 
 		int *sl = sel + (size_t)bh * u;
 		float *pb = prob + (size_t)bh * u * Lk;
 		for (int i = 0; i < Lq && !keep_sel; i++) {
-			float mx = -INFINITY, sum = 0;
-			for (int j = 0; j < U; j++) {
-				float sc = dot(qb + (size_t)i * d, kb + (size_t)idx[(size_t)i * U + j] * d, D);
-				mx = sc > mx ? sc : mx;
-				sum += sc;
+			float mx = -INFINITY, sum = 0, sc[4];
+			const float *qi = qb + (size_t)i * d;
+			const int32_t *ix = idx + (size_t)i * U;
+			for (int j = 0; j < U; j += 4) {
+				int m = U - j < 4 ? U - j : 4;
+				if (m == 4)
+					dot4(sc, qi, kb + (size_t)ix[j] * d, kb + (size_t)ix[j + 1] * d,
+					     kb + (size_t)ix[j + 2] * d, kb + (size_t)ix[j + 3] * d, D);
+				else
+					for (int t = 0; t < m; t++)
+						sc[t] = dot(qi, kb + (size_t)ix[j + t] * d, D);
+				for (int t = 0; t < m; t++) {
+					mx = sc[t] > mx ? sc[t] : mx;
+					sum += sc[t];
+				}
 			}
 			Mv[i] = mx - sum / (float)Lk;
 			taken[i] = 0;
@@ -554,30 +594,32 @@ static void pa_forward(float *ctx, int *sel, float *prob, const float *q, const 
 			taken[best] = 1;
 			sl[t] = best;
 		}
+		/* row by row (each column summed in the same order as column by
+		 * column, to the same bits), reading v's rows contiguously */
 		if (!c->mask) {
-			for (int e = 0; e < D; e++) {
-				float sum = 0;
-				for (int j = 0; j < Lk; j++)
-					sum += vb[(size_t)j * d + e];
-				float mean = sum / (float)Lk;
-				for (int i = 0; i < Lq; i++)
-					cb[(size_t)i * D + e] = mean;
-			}
+			float *mean = taken + Lq;
+			for (int e = 0; e < D; e++)
+				mean[e] = 0;
+			for (int j = 0; j < Lk; j++)
+				add_to(mean, vb + (size_t)j * d, (size_t)D);
+			for (int e = 0; e < D; e++)
+				mean[e] /= (float)Lk;
+			for (int i = 0; i < Lq; i++)
+				memcpy(cb + (size_t)i * D, mean, (size_t)D * sizeof *cb);
 		} else {
-			for (int e = 0; e < D; e++) {
-				float acc = 0;
-				for (int i = 0; i < Lq; i++) {
-					acc += vb[(size_t)i * d + e];
-					cb[(size_t)i * D + e] = acc;
-				}
-			}
+			for (int e = 0; e < D; e++)
+				cb[e] = 0.0f + vb[e];   /* as acc = 0; acc += v: -0 becomes +0 */
+			for (int i = 1; i < Lq; i++)
+				for (int e = 0; e < D; e++)
+					cb[(size_t)i * D + e] = cb[(size_t)(i - 1) * D + e] + vb[(size_t)i * d + e];
 		}
 		for (int t = 0; t < u; t++) {
 			int i = sl[t], lim = c->mask ? i + 1 : Lk;
 			float *row = pb + (size_t)t * Lk, mx = -INFINITY, sum = 0;
 			const float *qi = qb + (size_t)i * d;
+			dots(row, qi, kb, (size_t)d, lim, D);
 			for (int j = 0; j < lim; j++) {
-				row[j] = dot(qi, kb + (size_t)j * d, D) * scale;
+				row[j] *= scale;
 				mx = row[j] > mx ? row[j] : mx;
 			}
 			for (int j = 0; j < lim; j++) {
@@ -652,8 +694,8 @@ static void pa_backward(float *dq, float *dk, float *dv, const float *dctx, cons
 			const float *row = pb + (size_t)t * Lk, *gi = gb + (size_t)i * D;
 			const float *qi = qb + (size_t)i * d;
 			float *dqi = dqb + (size_t)i * d, tot = 0;
+			dots(dp, gi, vb, (size_t)d, lim, D);
 			for (int j = 0; j < lim; j++) {
-				dp[j] = dot(gi, vb + (size_t)j * d, D);
 				tot += row[j] * dp[j];
 				float *dvj = dvb + (size_t)j * d;
 				for (int e = 0; e < D; e++)

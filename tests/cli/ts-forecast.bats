@@ -428,6 +428,15 @@ bad() {  # bad PATTERN CMD...: exit 1, exactly one line on stderr containing PAT
 	ts-forecast fit "${FIT[@]}" --moving-avg 13 data.csv -o b.st
 	cmp a.st b.st
 	ts-forecast info a.st | grep -q '"moving_avg":13'
+	# a switch as the reference's command line gives it, or as 0/1
+	ts-forecast fit --model Informer --set distil=false --d-model 8 --d-ff 8 --n-heads 1 --epochs 1 \
+		--seq-len 48 --horizon 24 -t 1 data.csv -o i.st
+	ts-forecast info i.st | grep -q '"distil":false'
+	run --separate-stderr ts-forecast fit --model Informer --set distil=2 --d-model 8 --d-ff 8 --n-heads 1 \
+		--seq-len 48 --horizon 24 data.csv -o j.st
+	assert_failure 1
+	[ "$stderr" = "ts-forecast: cannot create Informer: distil must be true or false" ]
+	[ ! -e j.st ]
 }
 
 @test "predict --horizon N writes the first N steps of the model's horizon" {
