@@ -136,8 +136,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			double a, b, c;
 			char tail;
 			if (strcmp(optarg, "ett") &&
-			    (sscanf(optarg, "%lf,%lf,%lf%c", &a, &b, &c, &tail) != 3 || !(a > 0) || !(b >= 0) ||
-			     !(c >= 0) || a + b + c > 1.0 + 1e-9))
+			    (sscanf(optarg, "%lf,%lf,%lf%c", &a, &b, &c, &tail) != 3 ||
+			     !dc_ts_split_fractions_ok(a, b, c)))
 				dc_usage_error("invalid value for --split: '%s' (ett, or TRAIN,VAL,TEST as fractions "
 				               "of the rows: TRAIN > 0, at most 1 in all)", optarg);
 			o->split = optarg;

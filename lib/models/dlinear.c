@@ -24,6 +24,7 @@
  * them), biases and NLinear's weight U(-1/sqrt(L), 1/sqrt(L)).
  * Hyperparameters: moving_avg (odd, default 25), individual (false only).
  */
+#include "fc_encoder.h"
 #include "forecast.h"
 #include "../ops/ops.h"
 
@@ -103,12 +104,9 @@ static enum dc_status lin_init(struct dc_forecaster *f, const struct dc_config *
 	int indiv = 0;
 	if (kind == 0 && dc_config_has(hp, "moving_avg") && dc_config_int(hp, "moving_avg", &k))
 		return dc_fail(DC_EINVAL, "moving_avg: %s", dc_errmsg());
-	if (dc_config_has(hp, "individual") && dc_config_bool(hp, "individual", &indiv)) {
-		int64_t v;
-		if (dc_config_int(hp, "individual", &v))
-			return dc_fail(DC_EINVAL, "individual must be true or false");
-		indiv = v != 0;
-	}
+	enum dc_status st = fc_hp_flag(hp, "individual", 0, &indiv);
+	if (st)
+		return st;
 	if (indiv)
 		return dc_fail(DC_EUNSUPPORTED, "individual=true (one linear map per channel) is not supported");
 	if (kind == 0 && (k < 1 || k % 2 == 0 || k > 100001))
@@ -128,7 +126,7 @@ static enum dc_status lin_init(struct dc_forecaster *f, const struct dc_config *
 		if (dc_fc_add_tensor(f, names[kind][2 * i], 2, wshape) == (size_t)-1 ||
 		    dc_fc_add_tensor(f, names[kind][2 * i + 1], 1, bshape) == (size_t)-1)
 			return dc_fail(DC_EOVERFLOW, "model too large");
-	enum dc_status st = dc_fc_alloc_params(f);
+	st = dc_fc_alloc_params(f);
 	if (st)
 		return st;
 	size_t hl = (size_t)H * (size_t)L;

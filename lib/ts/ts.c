@@ -460,10 +460,15 @@ enum dc_status dc_ts_split_ett(struct dc_ts_split *s, size_t rows, int64_t step,
 	return DC_OK;
 }
 
+int dc_ts_split_fractions_ok(double train, double val, double test)
+{
+	return train > 0 && val >= 0 && test >= 0 && train + val + test <= 1.0 + 1e-9;
+}
+
 enum dc_status dc_ts_split_ratio(struct dc_ts_split *s, size_t rows, double train, double val,
                                  double test, int seq_len)
 {
-	if (!(train > 0) || !(val >= 0) || !(test >= 0) || train + val + test > 1.0 + 1e-9)
+	if (!dc_ts_split_fractions_ok(train, val, test))
 		return dc_fail(DC_EINVAL, "invalid split %g,%g,%g (fractions of the rows: train > 0, at most 1 in all)",
 		               train, val, test);
 	size_t n_train = (size_t)((double)rows * train);

@@ -114,6 +114,9 @@ struct dc_ts_split {
  * DC_EINVAL also if rows are too few for the test border. */
 enum dc_status dc_ts_split_ett(struct dc_ts_split *s, size_t rows, int64_t step, int seq_len);
 /* Ratio borders as Dataset_Custom (train, val, test fractions; test may be 0). */
+/* Whether TRAIN,VAL,TEST are fractions dc_ts_split_ratio takes: train > 0,
+ * val and test >= 0, at most 1 in all. */
+int dc_ts_split_fractions_ok(double train, double val, double test);
 enum dc_status dc_ts_split_ratio(struct dc_ts_split *s, size_t rows, double train, double val,
                                  double test, int seq_len);
 /* Windows of part p (0 train, 1 val, 2 test); 0 when too short. */
