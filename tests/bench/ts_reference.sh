@@ -26,7 +26,10 @@
 # the other 14 running a ts-forecast fit); aut_m1_192 and aut_m2_192, seeds
 # 2021 to 2023, ran on 2026-12-01 as JOBS=6 under "taskset -c 12-15", on four
 # of that machine's 16 cores, the other 12 running a fit (their per-epoch
-# logs were not kept)).
+# logs were not kept); inf_m2_720, seeds 2021 to 2023, ran there as JOBS=6
+# under "taskset -c 10-15", the other ten cores running two fits (aut_m1_720
+# in the same batch was cut off in its fourth epoch; its epoch lines are in
+# ts_reference_curves.tsv)).
 # CELLS selects rows by name (default itr_m1_96 aut_h1_96 inf_h1_96
 # pat_h1_720 inf_ex_96 pat_ex_192; also itr_h1_720 pat_h2_96 pat_ex_336
 # pat_ex_720 inf_ex_192 inf_ex_336 inf_ex_720 aut_ex_720 inf_h1_192
