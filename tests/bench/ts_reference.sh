@@ -29,7 +29,11 @@
 # logs were not kept); inf_m2_720, seeds 2021 to 2023, ran there as JOBS=6
 # under "taskset -c 10-15", the other ten cores running two fits (aut_m1_720
 # in the same batch was cut off in its fourth epoch; its epoch lines are in
-# ts_reference_curves.tsv)).
+# ts_reference_curves.tsv); inf_m1_720, seeds 2021 to 2023, ran there on
+# 2026-12-01 as three jobs alone, with no fit beside them (nine jobs on one
+# GPU, with aut_m1_720 and aut_m2_720, time-sliced it to 0.3-0.55 s a step;
+# those six were stopped, and aut_m2_720 seeds 2021 and 2022, started again,
+# were cut off in their final test: epoch lines in the curves file)).
 # CELLS selects rows by name (default itr_m1_96 aut_h1_96 inf_h1_96
 # pat_h1_720 inf_ex_96 pat_ex_192; also itr_h1_720 pat_h2_96 pat_ex_336
 # pat_ex_720 inf_ex_192 inf_ex_336 inf_ex_720 aut_ex_720 inf_h1_192
