@@ -43,7 +43,9 @@
 # aut_m2_H), SEEDS the seeds
 # (2021 to 2025); EXTRA is added to every run.py command line (e.g.
 # "--train_epochs 1" for a quick check).  LOGDIR, if set, keeps each run's
-# log (CELL.SEED.out: per-epoch train, validation and test losses).
+# log (CELL.SEED.out: per-epoch train, validation and test losses), written
+# there as the run goes, so a batch cut off by a time limit leaves its epoch
+# lines.
 # INIT=ours starts each run from ts-forecast's initial weights for its seed
 # (written by $B/bench/ts_train_dump, B default build; ETTh cells only)
 # instead of TSLib's, with TSLib's own dropout masks and batch order: does a
@@ -63,6 +65,8 @@ PY=${PYTHON:-python3}
 B=${B:-build}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
+LOGS=${LOGDIR:-$TMP}
+mkdir -p "$LOGS"
 
 # cell NAME -> "model data file horizon n_vars extra-args"
 cell() {
@@ -132,13 +136,12 @@ for c in $CELLS; do
 			--task_name long_term_forecast --is_training 1 --root_path "$TMP/data/" --data_path "$file.csv" \
 			--model_id "ref_$c" --model "$model" --data "$data" --features M --seq_len 96 --label_len 48 \
 			--pred_len "$h" --enc_in "$n" --dec_in "$n" --c_out "$n" --des "s$s" --itr 1 --num_workers 0 \
-			$dev $args ${EXTRA:-} > "$TMP/$c.$s.out" 2>&1 &
+			$dev $args ${EXTRA:-} > "$LOGS/$c.$s.out" 2>&1 &
 		i=$((i + 1))
 		[ $((i % JOBS)) -ne 0 ] || wait
 	done
 done
 wait
-[ -z "${LOGDIR:-}" ] || { mkdir -p "$LOGDIR" && cp "$TMP"/*.out "$LOGDIR"/; }
 for c in $CELLS; do
 	read -r model data file h n args < "$TMP/$c.cell"
 	for s in $SEEDS; do
@@ -146,7 +149,7 @@ for c in $CELLS; do
 			/^Epoch: [0-9]+,/ { e = $2 + 0 }
 			/^mse:/ { split($0, a, /[:,]/); mse = a[2]; mae = a[4] }
 			END { if (mse == "") { print "ts_reference: " m " " d " " h " seed " s ": no score" > "/dev/stderr"; exit 1 }
-			      printf "%s\t%s\t%s\t%s\t%.4f\t%.4f\t%d\n", m, d, h, s, mse, mae, e }' "$TMP/$c.$s.out" ||
-			tail -5 "$TMP/$c.$s.out" >&2
+			      printf "%s\t%s\t%s\t%s\t%.4f\t%.4f\t%d\n", m, d, h, s, mse, mae, e }' "$LOGS/$c.$s.out" ||
+			tail -5 "$LOGS/$c.$s.out" >&2
 	done
 done
